@@ -1,0 +1,60 @@
+/** main.ts run the way `npm run synth` runs it: a real process writing cdktf.out, or failing readably. */
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+
+const PROJECT = join(__dirname, "..");
+const TSX = join(PROJECT, "node_modules", ".bin", "tsx");
+const temp = mkdtempSync(join(tmpdir(), "gti-main-"));
+afterAll(() => rmSync(temp, { recursive: true, force: true }));
+
+function runMain(env: Record<string, string>) {
+  return spawnSync(TSX, ["main.ts"], {
+    cwd: PROJECT,
+    encoding: "utf8",
+    env: { ...process.env, CHECKPOINT_DISABLE: "1", ...env },
+    timeout: 60_000,
+  });
+}
+
+describe("main.ts", () => {
+  it("GIVEN the env files WHEN run THEN every stack is written to <outdir>/stacks/<stack>/cdk.tf.json", () => {
+    const outdir = join(temp, "out");
+    const result = runMain({ CDKTF_OUTDIR: outdir });
+    expect(result.status, result.stderr).toBe(0);
+    for (const stack of ["bootstrap", "dev", "prod", "training"]) {
+      expect(existsSync(join(outdir, "stacks", stack, "cdk.tf.json")), stack).toBe(true);
+    }
+    const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")) as { stacks: Record<string, unknown> };
+    expect(Object.keys(manifest.stacks).sort()).toEqual(["bootstrap", "dev", "prod", "training"]);
+  });
+
+  it("GIVEN the cdktf CLI WHEN `cdktf synth` runs (as `cdktf deploy` does first) THEN it synthesizes every stack", () => {
+    const outdir = join(temp, "cli-out");
+    const result = spawnSync(join(PROJECT, "node_modules", ".bin", "cdktf"), ["synth", "--output", outdir], {
+      cwd: PROJECT,
+      encoding: "utf8",
+      env: { ...process.env, CHECKPOINT_DISABLE: "1", CI: "1" },
+      timeout: 120_000,
+    });
+    expect(result.status, result.stderr || result.stdout).toBe(0);
+    for (const stack of ["bootstrap", "dev", "prod", "training"]) {
+      expect(existsSync(join(outdir, "stacks", stack, "cdk.tf.json")), stack).toBe(true);
+    }
+  }, 120_000);
+
+  it("GIVEN a bad env file WHEN run THEN it exits 1 with the readable message and no stack trace", () => {
+    const envs = join(temp, "bad-envs");
+    mkdirSync(envs);
+    writeFileSync(
+      join(envs, "dev.ts"),
+      `export default { name: "dev", region: "us-east-1", repository: "r", state: { bucket: "s-tfstate", region: "us-east-1" }, compute: { instanceType: "t3.micro" } };\n`,
+    );
+    const result = runMain({ GTI_ENVS_DIR: envs, CDKTF_OUTDIR: join(temp, "bad-out") });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('env "dev", field compute.instanceType = "t3.micro": must be an NVIDIA GPU instance type');
+    expect(result.stderr).not.toMatch(/^\s+at /m);
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * The one schema every environment is validated against at synth. Section schemas live in `sections/`, one per
+ * module; this file composes them and holds the environment-wide fields and rules.
+ *
+ * `EnvironmentInput` is what an `envs/<name>.ts` file writes (defaults optional); `EnvironmentConfig` is what the
+ * stacks and modules receive (every default filled in).
+ */
+import { z } from "zod";
+import { accountId, awsRegion, bucketName, rule } from "./sections/common";
+import { computeSchema } from "./sections/compute";
+import { fleetSchema } from "./sections/fleet";
+import { registrySchema } from "./sections/registry";
+import { safetySchema } from "./sections/safety";
+import { storageSchema } from "./sections/storage";
+
+/** Tags the stack sets itself; an env's extra tags may not redefine them. */
+export const RESERVED_TAG_KEYS = ["Project", "Environment", "ManagedBy", "Repository"] as const;
+
+export const environmentSchema = z
+  .strictObject({
+    /**
+     * Environment name; also the stack name (`cdktf deploy <name>`) and part of resource names. With the project
+     * name's 24-character limit, generated bucket names (`<project>-<env>-outputs-<account id>`) always fit S3's 63.
+     */
+    name: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, {
+      error: rule(
+        "an environment name is 1-16 lowercase letters, digits and hyphens, starting with a letter",
+        `rename it, e.g. "dev" or "prod-eu", and rename the file to match`,
+      ),
+    }),
+    /** Project name, used in resource names and the Project tag. @default "gpu-training-infra" */
+    project: z
+      .string()
+      .regex(/^[a-z][a-z0-9-]{1,22}[a-z0-9]$/, {
+        error: rule(
+          "a project name is 3-24 lowercase letters, digits and hyphens, starting with a letter",
+          `use e.g. "gpu-training-infra"`,
+        ),
+      })
+      .default("gpu-training-infra"),
+    /** AWS region of the environment's resources. */
+    region: awsRegion,
+    /** Refuse to run against any other account (AWS provider `allowed_account_ids`). @default [] (no guard) */
+    allowedAccountIds: z.array(accountId).default([]),
+    /** Where this infrastructure's code lives (the Repository tag). */
+    repository: z.string().min(1, { error: rule("must not be empty", `set it to e.g. "github.com/acme/gpu-training-infra"`) }),
+    /** Extra tags on every resource (merged into the provider's default_tags). @default {} */
+    tags: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
+    /** Remote state location (created once by the bootstrap stack). Every environment must share it. */
+    state: z.strictObject({
+      /** Name of the S3 bucket holding Terraform state. */
+      bucket: bucketName,
+      /** Region of the state bucket. */
+      region: awsRegion,
+    }),
+    storage: storageSchema.prefault({}),
+    registry: registrySchema.prefault({}),
+    compute: computeSchema.prefault({}),
+    fleet: fleetSchema.prefault({}),
+    safety: safetySchema.prefault({}),
+  })
+  .superRefine((env, ctx) => {
+    for (const key of Object.keys(env.tags)) {
+      if ((RESERVED_TAG_KEYS as readonly string[]).includes(key)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["tags", key],
+          message: rule(`the stack sets the ${key} tag itself`, `remove tags.${key}, or change the field it comes from`),
+        });
+      }
+    }
+  });
+
+/** What an `envs/<name>.ts` file exports: every field with a default may be left out. */
+export type EnvironmentInput = z.input<typeof environmentSchema>;
+
+/** A validated environment, every default filled in. */
+export type EnvironmentConfig = z.output<typeof environmentSchema>;
+
+/**
+ * Identity function that types an environment file's object, so editors complete and check field names.
+ * Values are validated at synth (`loadEnvironments`), where errors can name the env and the fix.
+ */
+export function defineEnvironment(config: EnvironmentInput): EnvironmentInput {
+  return config;
+}

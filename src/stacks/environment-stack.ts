@@ -1,0 +1,49 @@
+/**
+ * One stack per environment, named exactly after it (`cdktf deploy training` deploys `training`): the AWS provider
+ * for the env's region with default tags and the optional account guard, the S3 remote-state backend with native
+ * S3 locking, and the training modules.
+ */
+import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
+import { S3Backend, TerraformStack } from "cdktf";
+import type { Construct } from "constructs";
+import type { EnvironmentConfig } from "../config/schema";
+import { REQUIRED_TERRAFORM_VERSION, stateKey } from "../state";
+import { defaultTags } from "./tags";
+
+export interface TrainingEnvironmentStackProps {
+  /** The validated environment (from `loadEnvironments`). */
+  readonly config: EnvironmentConfig;
+}
+
+export class TrainingEnvironmentStack extends TerraformStack {
+  /** The environment this stack deploys. */
+  public readonly config: EnvironmentConfig;
+  /** The AWS provider (region, default tags, account guard). */
+  public readonly provider: AwsProvider;
+  /** The S3 remote-state backend. */
+  public readonly backend: S3Backend;
+
+  public constructor(scope: Construct, props: TrainingEnvironmentStackProps) {
+    const { config } = props;
+    super(scope, config.name);
+    this.config = config;
+
+    this.addOverride("terraform.required_version", REQUIRED_TERRAFORM_VERSION);
+
+    this.provider = new AwsProvider(this, "aws", {
+      region: config.region,
+      allowedAccountIds: config.allowedAccountIds.length > 0 ? [...config.allowedAccountIds] : undefined,
+      defaultTags: [{ tags: defaultTags(config) }],
+    });
+
+    this.backend = new S3Backend(this, {
+      bucket: config.state.bucket,
+      key: stateKey(config.name),
+      region: config.state.region,
+      encrypt: true,
+    });
+    // Native S3 state locking (Terraform >= 1.10): no DynamoDB lock table to create, pay for or forget.
+    // cdktf 0.21's S3BackendConfig has no `useLockfile` field, so it is added to the JSON directly.
+    this.backend.addOverride("use_lockfile", true);
+  }
+}

@@ -1,0 +1,6 @@
+"""Fake peft."""
+
+
+class LoraConfig:
+    def __init__(self, **kwargs):
+        self.kwargs = kwargs

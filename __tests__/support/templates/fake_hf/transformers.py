@@ -1,0 +1,6 @@
+"""Fake transformers."""
+
+
+class TrainerCallback:
+    def on_step_end(self, args, state, control, **kwargs):
+        return control

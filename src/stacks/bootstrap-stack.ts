@@ -8,6 +8,7 @@ import { LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { EnvironmentConfig } from "../config/schema";
 import { address } from "../naming";
+import { applyPolicy } from "../policy";
 import { SecureBucket } from "../secure-bucket";
 import { BOOTSTRAP_STACK, BOOTSTRAP_STATE_PATH, REQUIRED_TERRAFORM_VERSION } from "../state";
 import { MANAGED_BY } from "./tags";
@@ -28,6 +29,8 @@ export class BootstrapStack extends TerraformStack {
 
   public constructor(scope: Construct, props: BootstrapStackProps) {
     super(scope, BOOTSTRAP_STACK);
+    // Security and cost rule packs: a violation fails synth (README, "Policy as code").
+    applyPolicy(this);
     const [first] = props.environments;
     if (!first) throw new Error("BootstrapStack needs at least one environment");
 

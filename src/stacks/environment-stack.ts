@@ -7,6 +7,7 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { S3Backend, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import type { EnvironmentConfig } from "../config/schema";
+import { applyPolicy } from "../policy";
 import { REQUIRED_TERRAFORM_VERSION, stateKey } from "../state";
 import { defaultTags } from "./tags";
 
@@ -27,6 +28,8 @@ export class TrainingEnvironmentStack extends TerraformStack {
     const { config } = props;
     super(scope, config.name);
     this.config = config;
+    // Security and cost rule packs: a violation fails synth (README, "Policy as code").
+    applyPolicy(this);
 
     this.addOverride("terraform.required_version", REQUIRED_TERRAFORM_VERSION);
 

@@ -151,6 +151,24 @@ const rules: readonly Rule[] = [
     /wildcards are off/,
   ],
   [
+    "a GitHub repository with no branch and no environment",
+    { registry: { github: { repositories: [{ repository: "acme/train", branches: [], environments: [] }] } } },
+    "registry.github.repositories[0]",
+    /allows no branch and no GitHub environment/,
+  ],
+  [
+    "a storage KMS key in another region",
+    { storage: { kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" } },
+    "storage.kmsKeyArn",
+    /the key is in eu-west-1 but the environment's resources are in us-east-1/,
+  ],
+  [
+    "a registry KMS key in another region",
+    { registry: { kmsKeyArn: "arn:aws:kms:us-west-2:123456789012:alias/ecr" } },
+    "registry.kmsKeyArn",
+    /ECR only uses keys of its own region/,
+  ],
+  [
     "a foreign OIDC provider ARN",
     { registry: { github: { oidcProviderArn: "arn:aws:iam::123456789012:oidc-provider/example.com" } } },
     "registry.github.oidcProviderArn",
@@ -266,6 +284,17 @@ describe("every configuration rule rejects its bad value", () => {
       registry: { github: { allowWildcards: true, repositories: [{ repository: "acme/train", branches: ["release/*"] }] } },
     });
     expect(env.registry.github.repositories[0]?.branches).toEqual(["release/*"]);
+  });
+
+  it("GIVEN a GitHub repository allowing only an environment WHEN parsed THEN it is accepted", () => {
+    const env = configWith({ registry: { github: { repositories: [{ repository: "acme/train", branches: [], environments: ["release"] }] } } });
+    expect(env.registry.github.repositories[0]).toEqual({ repository: "acme/train", branches: [], environments: ["release"] });
+  });
+
+  it("GIVEN KMS keys in the environment's region WHEN parsed THEN they are accepted", () => {
+    const key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const env = configWith({ storage: { kmsKeyArn: key }, registry: { kmsKeyArn: key } });
+    expect([env.storage.kmsKeyArn, env.registry.kmsKeyArn]).toEqual([key, key]);
   });
 
   it("GIVEN stop with a persistent request WHEN parsed THEN it is accepted", () => {

@@ -31,9 +31,21 @@ const STACKS = ["bootstrap", "dev", "prod", "training"] as const;
 const TOLERATED_TEST_WARNINGS = ["Value for undeclared variable"];
 
 /** Resources each stack must refuse to destroy (terraform test's teardown proves prevent_destroy). */
+const ENV_PROTECTED = ["aws_s3_bucket.storage_data", "aws_s3_bucket.storage_outputs"];
 const PROTECTED_FROM_DESTROY: Record<string, string[]> = {
   bootstrap: ["aws_s3_bucket.state"],
+  // training-storage's buckets (the ECR repository is not protected: images are rebuildable, and ECR itself refuses
+  // to delete a repository that still holds images, since force_delete = false).
+  dev: ENV_PROTECTED,
+  prod: ENV_PROTECTED,
+  training: ENV_PROTECTED,
 };
+
+/**
+ * Per-stack time limit of `terraform validate` and `terraform test` (an env stack plans 5 times and applies and tears
+ * down once against the mock): well under 30 s on an idle 2-core machine, several times that when the cores are shared.
+ */
+const TERRAFORM_TEST_TIMEOUT_MS = 120_000;
 
 const title = detection.available
   ? `real terraform (${detection.toolchain.description})`
@@ -65,7 +77,7 @@ describe.skipIf(!detection.available)(title, () => {
     const ok = report.valid && report.warningCount === 0;
     recordCheck(reportDir, { stack, check: "validate", ok });
     expect(ok, formatDiagnostics(report.diagnostics)).toBe(true);
-  });
+  }, TERRAFORM_TEST_TIMEOUT_MS);
 
   it.concurrent.each(STACKS)("GIVEN the synthesized %s stack WHEN terraform test runs (mocked AWS) THEN every run passes", async (stack) => {
     const report = await terraformTest(toolchain, app.stackDir(stack));
@@ -77,5 +89,5 @@ describe.skipIf(!detection.available)(title, () => {
     expect(warnings, formatDiagnostics(warnings)).toEqual([]);
     expect(report.runs.length).toBeGreaterThan(0);
     expect(report.protectedFromDestroy).toEqual(PROTECTED_FROM_DESTROY[stack] ?? []);
-  });
+  }, TERRAFORM_TEST_TIMEOUT_MS);
 });

@@ -60,6 +60,21 @@ export const environmentSchema = z
     safety: safetySchema.prefault({}),
   })
   .superRefine((env, ctx) => {
+    // S3 SSE-KMS and ECR KMS encryption need a key in the resource's own region.
+    for (const section of ["storage", "registry"] as const) {
+      const keyArn = env[section].kmsKeyArn;
+      const keyRegion = keyArn?.split(":")[3];
+      if (keyArn && keyRegion !== env.region) {
+        ctx.addIssue({
+          code: "custom",
+          path: [section, "kmsKeyArn"],
+          message: rule(
+            `the key is in ${keyRegion} but the environment's resources are in ${env.region}, and ${section === "storage" ? "S3" : "ECR"} only uses keys of its own region`,
+            `use a key (or a multi-Region replica key) in ${env.region}`,
+          ),
+        });
+      }
+    }
     for (const key of Object.keys(env.tags)) {
       if ((RESERVED_TAG_KEYS as readonly string[]).includes(key)) {
         ctx.addIssue({

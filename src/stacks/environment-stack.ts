@@ -6,6 +6,8 @@
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { S3Backend, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
+import { TrainingRegistry } from "../../modules/training-registry";
+import { TrainingStorage } from "../../modules/training-storage";
 import type { EnvironmentConfig } from "../config/schema";
 import { applyPolicy } from "../policy";
 import { REQUIRED_TERRAFORM_VERSION, stateKey } from "../state";
@@ -23,6 +25,10 @@ export class TrainingEnvironmentStack extends TerraformStack {
   public readonly provider: AwsProvider;
   /** The S3 remote-state backend. */
   public readonly backend: S3Backend;
+  /** training-storage: the data and outputs buckets. */
+  public readonly storage: TrainingStorage;
+  /** training-registry: the ECR repository and the GitHub Actions OIDC role. */
+  public readonly registry: TrainingRegistry;
 
   public constructor(scope: Construct, props: TrainingEnvironmentStackProps) {
     const { config } = props;
@@ -48,5 +54,27 @@ export class TrainingEnvironmentStack extends TerraformStack {
     // Native S3 state locking (Terraform >= 1.10): no DynamoDB lock table to create, pay for or forget.
     // cdktf 0.21's S3BackendConfig has no `useLockfile` field, so it is added to the JSON directly.
     this.backend.addOverride("use_lockfile", true);
+
+    const namePrefix = `${config.project}-${config.name}`;
+    this.storage = new TrainingStorage(this, "Storage", {
+      namePrefix,
+      dataBucketName: config.storage.dataBucketName,
+      outputsBucketName: config.storage.outputsBucketName,
+      kmsKeyArn: config.storage.kmsKeyArn,
+      accessLogging: config.storage.accessLogging,
+      lifecycle: config.storage.lifecycle,
+    });
+    this.registry = new TrainingRegistry(this, "Registry", {
+      namePrefix,
+      repositoryName: config.registry.repositoryName,
+      kmsKeyArn: config.registry.kmsKeyArn,
+      keepTaggedImages: config.registry.keepTaggedImages,
+      keepUntaggedImages: config.registry.keepUntaggedImages,
+      github: {
+        repositories: config.registry.github.repositories,
+        oidcProviderArn: config.registry.github.oidcProviderArn,
+        allowWildcards: config.registry.github.allowWildcards,
+      },
+    });
   }
 }

@@ -44,6 +44,18 @@ export const githubSchema = z.strictObject({
   /** Allow `*` in branch or environment names (matched with StringLike). @default false: exact matches only */
   allowWildcards: z.boolean().default(false),
 }).superRefine((value, ctx) => {
+  value.repositories.forEach((repo, index) => {
+    if (repo.branches.length === 0 && repo.environments.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["repositories", index],
+        message: rule(
+          "allows no branch and no GitHub environment, so no workflow of this repository could assume the role",
+          `list the branches (e.g. branches: ["main"]) or environments allowed to push, or remove the repository`,
+        ),
+      });
+    }
+  });
   if (value.allowWildcards) return;
   value.repositories.forEach((repo, index) => {
     for (const key of ["branches", "environments"] as const) {

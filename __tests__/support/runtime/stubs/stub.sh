@@ -1,0 +1,219 @@
+#!/usr/bin/env bash
+# Multi-call test stub for every command the runtime needs from the machine (aws, docker, nvidia-smi, systemctl,
+# mdadm, mkfs.ext4, mount, mountpoint, lsblk, blkid, dpkg, nvidia-ctk, amazon-cloudwatch-agent-ctl), selected by
+# $STUB_NAME. Every call is appended to $STUB_STATE/calls.jsonl ({t, cmd, args, env}). Rules in $STUB_STATE/rules
+# simulate failures and timings: lines "<glob on 'cmd args'>\t<times|*>\t<exit code|->\t<delay s>\t<stderr>"; the
+# first matching rule with times left applies (exit code "-" = only the delay, then the normal behaviour).
+# "S3" is the directory $FAKE_S3 (s3://bucket/key = $FAKE_S3/bucket/key); `aws s3 sync/cp` really copy files.
+set -uo pipefail
+name=$STUB_NAME
+S=$STUB_STATE
+
+J=""
+jstr() { # JSON string of $1 in $J
+  J=${1//\\/\\\\}
+  J=${J//\"/\\\"}
+  J=${J//$'\n'/\\n}
+  J=\"${J//$'\t'/\\t}\"
+}
+
+record() {
+  local a args="" t=${EPOCHREALTIME/./}
+  for a in "$@"; do jstr "$a" && args+="${args:+,}$J"; done
+  jstr "${AWS_REGION:-}"
+  printf '{"t":%s,"cmd":"%s","args":[%s],"env":{"AWS_REGION":%s}}\n' "${t:0:13}" "$name" "$args" "$J" >>"$S/calls.jsonl"
+}
+
+apply_rules() {
+  local line="$name $*" out="" matched="" glob times code delay msg fd
+  [ -s "$S/rules" ] || return 0
+  exec {fd}>>"$S/rules.lock"
+  flock "$fd"
+  while IFS=$'\t' read -r glob times code delay msg; do
+    # shellcheck disable=SC2053 # the rule is a glob on purpose
+    if [ -z "$matched" ] && [ "$times" != 0 ] && [[ $line == $glob ]]; then
+      matched="$code"$'\t'"$delay"$'\t'"${msg:-stub failure}"
+      [ "$times" = '*' ] || times=$((times - 1))
+    fi
+    out+="$glob"$'\t'"$times"$'\t'"$code"$'\t'"$delay"$'\t'"$msg"$'\n'
+  done <"$S/rules"
+  printf '%s' "$out" >"$S/rules"
+  exec {fd}>&-
+  [ -n "$matched" ] || return 0
+  IFS=$'\t' read -r code delay msg <<<"$matched"
+  sleep "$delay"
+  if [ "$code" != - ]; then
+    echo "$msg" >&2
+    exit "$code"
+  fi
+}
+
+path() { case $1 in s3://*) echo "$FAKE_S3/${1#s3://}" ;; *) echo "$1" ;; esac; }
+
+s3_sync() {
+  local src=$1 dst=$2 ex=() rel p quiet=""
+  shift 2
+  while [ $# -gt 0 ]; do case $1 in --exclude) ex+=("$2"); shift 2 ;; --only-show-errors) quiet=1; shift ;; *) shift ;; esac; done
+  if [ ! -d "$(path "$src")" ]; then
+    [[ $src == s3://* ]] && return 0
+    echo "The user-provided path $src does not exist." >&2
+    return 255
+  fi
+  src=$(path "$src") dst=$(path "$dst")
+  mkdir -p "$dst"
+  while IFS= read -r rel; do
+    for p in "${ex[@]}"; do
+      # shellcheck disable=SC2053
+      [[ $rel == $p ]] && continue 2
+    done
+    if [ ! -e "$dst/$rel" ] || [ "$src/$rel" -nt "$dst/$rel" ] || [ "$src/$rel" -ot "$dst/$rel" ]; then
+      [[ $rel == */* ]] && mkdir -p "$dst/${rel%/*}"
+      cp -p "$src/$rel" "$dst/$rel"
+      [ -n "$quiet" ] || echo "upload: $src/$rel to $dst/$rel"
+    fi
+  done < <(cd "$src" && find . -type f -printf '%P\n' | sort)
+}
+
+s3_cp() {
+  local src=$1 dst=$2
+  if [ "$src" = - ]; then mkdir -p "$(dirname "$(path "$dst")")" && cat >"$(path "$dst")"; return; fi
+  [ -f "$(path "$src")" ] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key \"$src\" does not exist" >&2; return 1; }
+  if [ "$dst" = - ]; then cat "$(path "$src")"; return; fi
+  [[ $dst == */ ]] && dst+=${src##*/}
+  mkdir -p "$(dirname "$(path "$dst")")" && cp -p "$(path "$src")" "$(path "$dst")"
+}
+
+list_objects() {
+  local bucket="" prefix="" k keys=()
+  while [ $# -gt 0 ]; do
+    case $1 in --bucket) bucket=$2; shift 2 ;; --prefix) prefix=$2; shift 2 ;; *) shift ;; esac
+  done
+  [ -d "$FAKE_S3/$bucket" ] || { echo "An error occurred (NoSuchBucket)" >&2; return 254; }
+  while IFS= read -r k; do
+    [[ $k == "$prefix"* && ${k#"$prefix"} != */* ]] && keys+=("$k")
+  done < <(cd "$FAKE_S3/$bucket" && find . -type f -printf '%P\n' | sort)
+  if [ ${#keys[@]} -eq 0 ]; then echo None; else (IFS=$'\t' && echo "${keys[*]}"); fi
+}
+
+aws_main() {
+  case "${1:-} ${2:-}" in
+    "s3 sync") shift 2 && s3_sync "$@" ;;
+    "s3 cp") shift 2 && s3_cp "$@" ;;
+    "s3 rm") rm -f "$(path "$3")" && echo "delete: $3" ;;
+    "s3api list-objects-v2") shift 2 && list_objects "$@" ;;
+    "ecr get-login-password") echo stub-ecr-password ;;
+    "secretsmanager get-secret-value")
+      if [ -f "$S/secret" ]; then cat "$S/secret" && echo; else
+        echo "An error occurred (ResourceNotFoundException) when calling the GetSecretValue operation: Secrets Manager can't find the specified secret value for staging label: AWSCURRENT" >&2
+        return 254
+      fi ;;
+    "ec2 terminate-instances") echo '{"TerminatingInstances":[]}' ;;
+    *) echo "stub aws: unsupported call: $*" >&2 && return 252 ;;
+  esac
+}
+
+docker_run() {
+  local cname="" entry="" vols=() envs=() cenv=() fake=() kv k v m host ctr pid rc
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --name) cname=$2; shift 2 ;;
+      -v | --volume) vols+=("$2"); shift 2 ;;
+      -e | --env) envs+=("$2"); shift 2 ;;
+      --entrypoint) entry=$2; shift 2 ;;
+      --gpus | --ipc | --ulimit | --shm-size | --network | -w | --user | --label) shift 2 ;;
+      --*=* | --rm | -d | -i | -t | --init) shift ;;
+      -*) echo "stub docker: unknown option $1" >&2 && return 125 ;;
+      *) shift && break ;; # the image; the rest is the command
+    esac
+  done
+  if [ "$entry" = nvidia-smi ]; then echo "GPU 0: NVIDIA A10G (UUID: GPU-stub)" && return 0; fi
+  for kv in "${envs[@]}"; do
+    if [[ $kv == *=* ]]; then k=${kv%%=*} v=${kv#*=}
+    elif [ -n "${!kv+x}" ]; then k=$kv v=${!kv}
+    else continue; fi
+    for m in "${vols[@]}"; do # container paths -> host paths
+      host=${m%%:*} ctr=${m#*:} ctr=${ctr%%:*}
+      if [ "$v" = "$ctr" ] || [[ $v == "$ctr"/* ]]; then v=$host${v#"$ctr"} && break; fi
+    done
+    cenv+=("$k=$v")
+    if [ "$k" = HF_TOKEN ]; then echo "HF_TOKEN_SHA256=$(printf '%s' "$v" | sha256sum | cut -d' ' -f1)"; else echo "$k=${kv#*=}"; fi
+  done >>"$S/docker/$cname.env"
+  while IFS= read -r kv; do fake+=("$kv"); done < <(env | grep '^FAKE_' || true)
+  env -i PATH="$PATH" HOME="$S" "${cenv[@]}" "${fake[@]}" bash "$FAKE_TRAINER" &
+  pid=$!
+  echo "$pid" >"$S/docker/$cname.pid"
+  trap 'kill -TERM "$pid" 2>/dev/null' TERM INT # --sig-proxy
+  while kill -0 "$pid" 2>/dev/null; do wait "$pid"; done
+  wait "$pid"
+  rc=$?
+  rm -f "$S/docker/$cname.pid"
+  return "$rc"
+}
+
+docker_stop() {
+  local t=10 c="" pid end
+  while [ $# -gt 0 ]; do case $1 in --time | -t) t=$2; shift 2 ;; *) c=$1; shift ;; esac; done
+  pid=$(cat "$S/docker/$c.pid" 2>/dev/null) || { echo "Error response from daemon: No such container: $c" >&2 && return 1; }
+  if kill -TERM "$pid" 2>/dev/null; then
+    end=$(($(date +%s%3N) + t * 1000))
+    while kill -0 "$pid" 2>/dev/null && [ "$(date +%s%3N)" -lt "$end" ]; do sleep 0.02; done
+    if kill -KILL "$pid" 2>/dev/null; then echo "$(date +%s%3N) $c" >>"$S/docker/killed"; fi
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
+  fi
+  echo "$c"
+}
+
+docker_main() {
+  local c=$1 pid
+  shift
+  case $c in
+    info) cat "$S/docker-runtimes" 2>/dev/null || echo '{"io.containerd.runc.v2":{},"nvidia":{},"runc":{}}' ;;
+    login) cat >"$S/docker-login-stdin" ;;
+    pull) ;;
+    run) docker_run "$@" ;;
+    stop) docker_stop "$@" ;;
+    inspect)
+      pid=$(cat "$S/docker/${!#}.pid" 2>/dev/null) || { echo "Error: No such object: ${!#}" >&2 && return 1; }
+      if kill -0 "$pid" 2>/dev/null; then echo true; else echo false; fi ;;
+    rm)
+      pid=$(cat "$S/docker/${!#}.pid" 2>/dev/null) && kill -KILL "$pid" 2>/dev/null
+      rm -f "$S/docker/${!#}.pid" ;;
+  esac
+}
+
+record "$@"
+apply_rules "$@"
+mkdir -p "$S/docker" "$S/fs"
+case $name in
+  aws) aws_main "$@" ;;
+  docker) docker_main "$@" ;;
+  nvidia-smi)
+    if [ "${1:-}" = -L ]; then echo "GPU 0: NVIDIA A10G (UUID: GPU-stub)"; else echo "0, NVIDIA A10G, 97 %, 20123 MiB, 23028 MiB, 61"; fi ;;
+  systemctl)
+    if [ "${1:-}" = is-active ]; then
+      st=$(cat "$S/systemctl-$2" 2>/dev/null || echo inactive)
+      echo "$st" && [ "$st" = active ]
+    fi ;;
+  mdadm)
+    dev=$2
+    case $1 in
+      --assemble) [ -e "$S/md-created" ] || exit 1 ;;
+      --create) touch "$S/md-created" ;;
+    esac
+    mkdir -p "$(dirname "$dev")" && touch "$dev" ;;
+  mkfs.ext4) echo ext4 >"$S/fs/$(echo "${!#}" | tr / _)" ;;
+  blkid) [ -f "$S/fs/$(echo "$1" | tr / _)" ] && echo "$1: TYPE=\"ext4\"" ;;
+  mount) mkdir -p "${!#}" && echo "${!#}" >>"$S/mounts" ;;
+  mountpoint) grep -qxF -- "${!#}" "$S/mounts" 2>/dev/null ;;
+  lsblk) cat "$S/lsblk" 2>/dev/null || true ;;
+  dpkg)
+    if [ "$1" = --print-architecture ]; then echo amd64
+    elif [ -s "$S/dpkg-creates" ]; then
+      ctl=$(cat "$S/dpkg-creates")
+      mkdir -p "$(dirname "$ctl")"
+      printf '#!/usr/bin/env bash\nSTUB_NAME=amazon-cloudwatch-agent-ctl exec bash %q "$@"\n' "$0" >"$ctl"
+      chmod +x "$ctl"
+    fi ;;
+  nvidia-ctk | amazon-cloudwatch-agent-ctl) ;;
+  *) echo "stub: unknown command $name" >&2 && exit 127 ;;
+esac

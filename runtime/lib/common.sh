@@ -1,0 +1,283 @@
+# shellcheck shell=bash disable=SC2034
+# Sourced by bin/*. Paths start with $R (GTI_ROOT, empty in production). See the README section "runtime".
+export LC_ALL=C
+R=${GTI_ROOT:-}
+GTI_HOME=${BASH_SOURCE[0]%/lib/*}
+STATE=$R/run/gpu-training     # per boot: flags, locks, token
+VARLIB=$R/var/lib/gpu-training # the run id, across reboots
+SETUP_LOG=$R/var/log/training-setup.log
+TRAIN_LOG=$R/var/log/training.log
+RUNTIME_LOG=$R/var/log/training-runtime.log
+CONTAINER=gti-training
+LOG_FILE=${LOG_FILE:-$RUNTIME_LOG}
+COMPONENT=${COMPONENT:-${0##*/}}
+MARKERS="SUCCESS FAILURE INTERRUPTED"
+
+ts() { TZ=UTC printf "%(${1:-%FT%TZ})T" -1; }
+log() {
+  set -- "$(ts) ${COMPONENT}[$$]: $*"
+  echo "$1" >&2
+  echo "$1" >>"$LOG_FILE" || true
+}
+die() { log "ERROR: $*"; exit 1; }
+quiet() { "$@" >>"$LOG_FILE" 2>&1; }
+now() { echo "$EPOCHSECONDS"; }
+rd() { cat "$STATE/$1" 2>/dev/null; }
+
+load_config() {
+  local f=${GTI_CONFIG_FILE:-$R/etc/gpu-training/runtime.env}
+  [ -r "$f" ] || die "config file $f is missing"
+  # shellcheck disable=SC1090
+  . "$f"
+  : "${GTI_MODE:=single}" "${GTI_DATA_PREFIX:=data/}" "${GTI_IMAGE_TAG:=latest}" "${GTI_RUN_ID:=}" \
+    "${GTI_AUTO_SHUTDOWN:=true}" "${GTI_CHECKPOINT_INTERVAL_MINUTES:=15}" "${GTI_SPOT_GRACE_SECONDS:=30}" \
+    "${GTI_HF_TOKEN_SECRET_ARN:=}" "${GTI_DATA_BUCKET:=}" "${GTI_ENVIRONMENT:=default}" "${GTI_ECR_REPOSITORY_URL:=}" \
+    "${GTI_LOG_GROUP:=/gpu-training/$GTI_ENVIRONMENT}" "${GTI_METRICS_NAMESPACE:=GpuTraining/$GTI_ENVIRONMENT}" \
+    "${GTI_NVME_MOUNT:=/opt/dlami/nvme}" "${GTI_CONTAINER_USER:=1000:1000}" "${GTI_CHECKPOINT_SETTLE_SECONDS:=60}" \
+    "${GTI_CHECKPOINT_INTERVAL_SECONDS:=$((GTI_CHECKPOINT_INTERVAL_MINUTES * 60))}" "${GTI_SPOT_POLL_SECONDS:=5}" \
+    "${GTI_IMDS_ENDPOINT:=http://169.254.169.254}" "${GTI_IMDS_TOKEN_TTL:=21600}" "${GTI_IMDS_TIMEOUT:=2}" \
+    "${GTI_IMDS_RETRIES:=3}" "${GTI_AWS_CLI:=aws}" "${GTI_S3_RETRIES:=5}" "${GTI_S3_BACKOFF_SECONDS:=2}" \
+    "${GTI_NVME_WAIT_SECONDS:=15}" "${GTI_STOP_WAIT_SECONDS:=150}" "${GTI_MARKER_LOG_LINES:=20}"
+  [ -n "${GTI_OUTPUTS_BUCKET:-}" ] || die "GTI_OUTPUTS_BUCKET is not set in $f"
+  IMDS=$GTI_IMDS_ENDPOINT AWS=$GTI_AWS_CLI GRACE=$GTI_SPOT_GRACE_SECONDS GTI_DATA_PREFIX=${GTI_DATA_PREFIX%/}/
+  NVME=$R$GTI_NVME_MOUNT
+  WORK=$NVME/training
+  DATA=$WORK/data
+  IMAGE=$GTI_ECR_REPOSITORY_URL:$GTI_IMAGE_TAG
+  [ -n "${AWS_REGION:-}" ] || AWS_REGION=$(meta placement/region) || true
+  export AWS_REGION AWS_DEFAULT_REGION=$AWS_REGION
+}
+
+init() { LOG_FILE=$1 && mkdir -p "$STATE" "$VARLIB" "${LOG_FILE%/*}" && load_config; }
+settings() { local v; for v in "${!GTI_@}" IMAGE; do echo "$v=${!v}"; done; }
+
+imds_token() { # IMDSv2 token, cached, renewed at half its TTL
+  local f=$STATE/imds-token t
+  if [ -s "$f" ] && [ $(($(now) - $(stat -c %Y "$f"))) -lt $((GTI_IMDS_TOKEN_TTL / 2)) ]; then cat "$f"; return 0; fi
+  t=$(curl -fsS -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: $GTI_IMDS_TOKEN_TTL" -m "$GTI_IMDS_TIMEOUT" \
+    "$IMDS/latest/api/token") || return 1
+  (umask 077 && printf '%s' "$t" >"$f.$$" && mv -f "$f.$$" "$f")
+  printf '%s' "$t"
+}
+
+imds_get() { # status 0 (200), 4 (404: nothing there) or 1
+  local i out
+  for ((i = 1; i <= GTI_IMDS_RETRIES; i++)); do
+    if out=$(curl -sS -w '\n%{http_code}' -m "$GTI_IMDS_TIMEOUT" \
+      -H "X-aws-ec2-metadata-token: $(imds_token)" "$IMDS/latest/$1" 2>/dev/null); then
+      case ${out##*$'\n'} in
+        200) printf '%s' "${out%$'\n'*}"; return 0 ;;
+        404) return 4 ;;
+        401) rm -f "$STATE/imds-token" ;;
+      esac
+    fi
+    [ "$i" -lt "$GTI_IMDS_RETRIES" ] && sleep 0.2
+  done
+  return 1
+}
+
+meta() { # cached per boot
+  local f=meta-${1//\//_} v
+  rd "$f" && return 0
+  v=$(imds_get "meta-data/$1") || return 1
+  printf '%s' "$v" >"$STATE/$f"
+  printf '%s' "$v"
+}
+instance_id() { meta instance-id || echo unknown; }
+
+resolve_run() { # config > cached > RunId tag > generated (never the instance id)
+  [ -n "${RUN_ID:-}" ] && return 0
+  local f=$VARLIB/run-id
+  if [ -n "$GTI_RUN_ID" ]; then RUN_ID=$GTI_RUN_ID RUN_SRC=config
+  elif [ -s "$f" ]; then read -r RUN_ID RUN_SRC <"$f"
+  elif RUN_ID=$(imds_get meta-data/tags/instance/RunId) && [ -n "$RUN_ID" ]; then RUN_SRC=tag
+  else
+    RUN_ID=run-$(ts %Y%m%d-%H%M%S)-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n') RUN_SRC=generated
+    log "WARNING: no GTI_RUN_ID or RunId tag: generated $RUN_ID"
+  fi
+  [[ $RUN_ID =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$ ]] || die "invalid run id '$RUN_ID'"
+  echo "$RUN_ID $RUN_SRC" >"$f"
+  S3RUN=s3://$GTI_OUTPUTS_BUCKET/runs/$RUN_ID
+  CKPT=$WORK/runs/$RUN_ID/checkpoints
+  OUT=$WORK/runs/$RUN_ID/outputs
+}
+
+# retry WHAT CMD...: doubling backoff, never past the spot deadline; outcomes go to $REPORT (the marker's list)
+retry() {
+  local what=$1 n=0 max=${RETRIES:-$GTI_S3_RETRIES} delay=$GTI_S3_BACKOFF_SECONDS
+  shift
+  while :; do
+    n=$((n + 1))
+    if "$@"; then echo "$what $n ok" >>"${REPORT:-$STATE/sync-report}"; return 0; fi
+    if [ "$n" -ge "$max" ] || [ $(($(now) + ${delay%.*} + 1)) -ge "$(rd deadline || echo 9999999999)" ]; then
+      echo "$what $n failed" >>"${REPORT:-$STATE/sync-report}"
+      log "$what failed after $n attempt(s)"
+      return 1
+    fi
+    log "$what failed (attempt $n), retrying in ${delay}s"
+    sleep "$delay"
+    delay=$(awk -v d="$delay" 'BEGIN { print d * 2 }')
+  done
+}
+s3x() { local w=$1; shift; retry "$w" s3ok "$@"; }
+s3ok() { quiet "$AWS" s3 "$@" --only-show-errors || [ $? = 2 ]; } # 2: files vanished while syncing
+
+s3_keys() {
+  local out
+  out=$(REPORT=/dev/null RETRIES=3 retry list quiet2 "$AWS" s3api list-objects-v2 --bucket "$GTI_OUTPUTS_BUCKET" \
+    --prefix "$1" --delimiter / --query 'Contents[].Key' --output text) || return 1
+  echo "${out//$'\t'/$'\n'}"
+}
+quiet2() { "$@" 2>>"$LOG_FILE"; }
+
+current_marker() {
+  local keys m
+  keys=$(s3_keys "runs/$RUN_ID/") || return 1
+  for m in $MARKERS; do grep -qx "runs/$RUN_ID/$m" <<<"$keys" && { echo "$m"; return 0; }; done
+  return 0
+}
+
+ckpt_index() { # "<newest mtime> <fingerprint> <name>"; tmp* and .* are in progress
+  find "$CKPT" -mindepth 1 -printf '%T@ %s %P\n' | awk '{ n = $0; sub(/^[^ ]+ [^ ]+ /, "", n); sub(/\/.*/, "", n) }
+    n !~ /^(tmp|\.)/ { c[n]++; s[n] += $2; t[n] += $1; if ($1 > m[n]) m[n] = $1 }
+    END { for (n in c) printf "%.6f %d:%d:%.6f %s\n", m[n], c[n], s[n], t[n], n }' | sort
+}
+
+# LATEST.json: the newest checkpoint unchanged during a successful sync (and SETTLE s before). README: completeness
+sync_checkpoints() {
+  local settle=${1:-$GTI_CHECKPOINT_SETTLE_SECONDS} start before newest name type=file
+  [ -d "$CKPT" ] || return 0
+  start=$(now)
+  before=$(ckpt_index)
+  s3x checkpoints sync "$CKPT" "$S3RUN/checkpoints/" --exclude 'tmp*' --exclude '.*' --exclude LATEST.json || return 1
+  newest=$(comm -12 <(echo "$before") <(ckpt_index) | awk -v c=$((start - settle)) -v s="$settle" 's == 0 || $1 < c' |
+    sort -n | tail -n 1)
+  [ -n "$newest" ] && [ "$newest" != "$(rd latest)" ] || return 0
+  name=${newest#* * }
+  if [ -d "$CKPT/$name" ]; then type=dir; fi
+  printf '{"run_id":%s,"checkpoint":%s,"type":"%s","synced_at":"%s","instance_id":%s}\n' "$(js "$RUN_ID")" \
+    "$(js "$name")" "$type" "$(ts)" "$(js "$(instance_id)")" >"$STATE/LATEST.json"
+  s3x LATEST.json cp "$STATE/LATEST.json" "$S3RUN/checkpoints/" || return 1
+  echo "$newest" >"$STATE/latest"
+  log "checkpoint $name is complete and in S3"
+}
+
+locked_sync() { (flock 7 && sync_checkpoints "$@") 7>"$STATE/sync.lock"; }
+early_sync() { REPORT=$STATE/periodic-report locked_sync; }
+
+restore_checkpoint() {
+  local json name
+  RESUME_FROM=
+  s3x restore-outputs sync "$S3RUN/outputs/" "$OUT/" || return 1
+  json=$(s3_keys "runs/$RUN_ID/checkpoints/") || return 1
+  grep -qx "runs/$RUN_ID/checkpoints/LATEST.json" <<<"$json" || { log "no complete checkpoint: fresh start"; return 0; }
+  json=$(retry resume-pointer quiet2 "$AWS" s3 cp "$S3RUN/checkpoints/LATEST.json" -) || return 1
+  name=$(sed -n 's/.*"checkpoint":"\([^"]*\)".*/\1/p' <<<"$json")
+  [ -n "$name" ] || { log "unreadable LATEST.json: $json"; return 1; }
+  log "resuming from checkpoint $name"
+  if [[ $json == *'"type":"dir"'* ]]; then
+    s3x resume sync "$S3RUN/checkpoints/$name/" "$CKPT/$name/" || return 1
+  else s3x resume cp "$S3RUN/checkpoints/$name" "$CKPT/$name" || return 1; fi
+  RESUME_FROM=/checkpoints/$name
+}
+
+upload_logs() {
+  local f
+  for f in "$SETUP_LOG" "$TRAIN_LOG" "$RUNTIME_LOG"; do
+    [ ! -f "$f" ] || quiet "$AWS" s3 cp "$f" "$S3RUN/logs/$(instance_id)/${f##*/}" --only-show-errors || return 1
+  done
+}
+
+js() {
+  local s=${1//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\t'/\\t}
+  s=${s//$'\n'/\\n}
+  printf '"%s"' "${s//[[:cntrl:]]/}"
+}
+
+write_marker() { # KIND EXIT_CODE REASON; SUCCESS/FAILURE supersede INTERRUPTED (terminal runs never run again)
+  local kind=$1 f=$STATE/marker.json lf=$TRAIN_LOG m tr="" failed="" what n ok lines=""
+  [ -s "$STATE/attempt" ] || lf=$SETUP_LOG
+  while read -r what n ok; do
+    tr+="${tr:+,}{\"what\":$(js "$what"),\"attempts\":$n,\"ok\":$([ "$ok" = ok ] && echo true || echo false)}"
+    [ "$ok" = ok ] || failed+="${failed:+,}$(js "$what")"
+  done <"$STATE/sync-report"
+  while IFS= read -r m; do lines+="${lines:+,}$(js "$m")"; done < <(tail -n "$GTI_MARKER_LOG_LINES" "$lf" 2>/dev/null)
+  m='{"status":"%s","run_id":%s,"run_id_source":"%s","reason":%s,"exit_code":%s,"instance_id":%s,"instance_type":%s,'
+  m+='"lifecycle":%s,"mode":%s,"image":%s,"started_at":%s,"ended_at":"%s","resumed_from":%s,"transfers":[%s],'
+  # shellcheck disable=SC2059
+  printf "$m"'"failed":[%s],"last_log_lines":[%s]}\n' "$kind" "$(js "$RUN_ID")" "$RUN_SRC" "$(js "$3")" \
+    "$2" "$(js "$(instance_id)")" "$(js "$(meta instance-type)")" "$(js "$(meta instance-life-cycle)")" \
+    "$(js "$GTI_MODE")" "$(js "$IMAGE")" "$(js "$(rd attempt || rd boot-started)")" "$(ts)" \
+    "$(js "$(rd resumed-from)")" "$tr" "$failed" "$lines" >"$f"
+  s3x marker cp "$f" "$S3RUN/$kind" --content-type application/json || return 1
+  [ "$kind" = INTERRUPTED ] || quiet "$AWS" s3 rm "$S3RUN/INTERRUPTED" || log "WARNING: INTERRUPTED not removed"
+  log "marker $kind written to $S3RUN/$kind"
+}
+
+# finalize KIND EXIT_CODE REASON: once per attempt, whoever comes first; the marker last. -> "KIND FAILED-UPLOADS"
+finalize() {
+  local kind=$1 rc=$2 reason=$3 settle=0 failed from
+  exec 8>"$STATE/finalize.lock"
+  flock 8
+  if [ ! -s "$STATE/finalized" ]; then
+    touch "$STATE/sync-report"
+    from=$(($(wc -l <"$STATE/sync-report") + 1))
+    [ "$rc" = 137 ] && settle=$GTI_CHECKPOINT_SETTLE_SECONDS # SIGKILLed
+    locked_sync "$settle" || true
+    [ ! -d "$OUT" ] || s3x outputs sync "$OUT" "$S3RUN/outputs/" || true
+    log "attempt ended: $kind (exit code $rc, $reason)"
+    retry logs upload_logs || true
+    failed=$(tail -n "+$from" "$STATE/sync-report" | awk '$3 == "failed" { printf "%s%s", s, $1; s = "," }')
+    [ -n "$failed" ] && [ "$kind" = SUCCESS ] && kind=FAILURE reason=sync_failed
+    write_marker "$kind" "$rc" "$reason" || failed+="${failed:+,}marker"
+    upload_logs || true
+    echo "$kind $failed" >"$STATE/finalized"
+  fi
+  exec 8>&-
+}
+
+# Mode hooks: fleet modes add peer discovery and ASG-aware shutdown here.
+MODE_DOCKER_ARGS=()
+mode_check() { [ "$GTI_MODE" = single ] || { log "unsupported GTI_MODE '$GTI_MODE'"; return 1; }; }
+mode_prepare() { :; } # e.g. MODE_DOCKER_ARGS=(-e NNODES=2 -e MASTER_ADDR=...)
+mode_shutdown() {     # this instance only
+  local id
+  if id=$(meta instance-id) && log "terminating $id" &&
+    RETRIES=3 retry terminate quiet "$AWS" ec2 terminate-instances --instance-ids "$id"; then return 0; fi
+  log "could not terminate: powering off"
+  systemctl poweroff
+}
+
+finish() { # finish KIND RC REASON: finalize, then shut down if the outcome says so; fails on FAILURE
+  local k f
+  finalize "$1" "$2" "$3"
+  read -r k f <"$STATE/finalized" || true
+  maybe_shutdown "$k" "${f:-}"
+  [ "$k" != FAILURE ]
+}
+open_attempt() { [ -e "$STATE/attempt" ] && [ ! -s "$STATE/finalized" ]; }
+exit_code() { rd container-rc || echo null; }
+
+maybe_shutdown() { # KIND FAILED-UPLOADS: only after SUCCESS/FAILURE with everything in S3
+  case $1 in SUCCESS | FAILURE) ;; *) return 0 ;; esac
+  [ -z "$2" ] || { log "NOT shutting down: $2 not in S3, the data is still here"; return 0; }
+  [ "$GTI_AUTO_SHUTDOWN" = true ] || { log "GTI_AUTO_SHUTDOWN=$GTI_AUTO_SHUTDOWN: staying up"; return 0; }
+  mode_shutdown
+}
+
+running() { [ "$(docker inspect -f '{{.State.Running}}' "$CONTAINER" 2>/dev/null)" = true ]; }
+
+# halt FLAG WHY: flag the stop (under the start lock), SIGTERM/grace/SIGKILL, wait for the exit code
+halt() {
+  local until=$(($(now) + GRACE + 15))
+  (flock 9 && { [ -e "$STATE/$1" ] || echo "$2" >"$STATE/$1"; }) 9>"$STATE/start.lock"
+  [ -e "$STATE/container-started" ] || return 0
+  while [ ! -e "$STATE/container-rc" ] && [ "$(now)" -lt "$until" ]; do
+    if running; then
+      log "stopping the training container: SIGTERM, SIGKILL after ${GRACE}s"
+      docker stop --time "$GRACE" "$CONTAINER" >/dev/null 2>&1 || true
+    else sleep 0.1; fi
+  done
+}

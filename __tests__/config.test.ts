@@ -179,6 +179,8 @@ const rules: readonly Rule[] = [
   ["zero max runtime", { compute: { maxRuntimeHours: 0 } }, "compute.maxRuntimeHours", /from 1 to 168/],
   ["max runtime over a week", { compute: { maxRuntimeHours: 200 } }, "compute.maxRuntimeHours", /from 1 to 168/],
   ["spot price as words", { compute: { spotMaxPrice: "cheap" } }, "compute.spotMaxPrice", /price in USD per hour/],
+  ["a spot price cap of 0", { compute: { spotMaxPrice: "0" } }, "compute.spotMaxPrice", /cap of 0 can never be met/],
+  ["a spot price cap of 0.00", { compute: { spotMaxPrice: "0.00" } }, "compute.spotMaxPrice", /cap of 0 can never be met/],
   ["a 20 GiB root volume", { compute: { rootVolumeSizeGb: 20 } }, "compute.rootVolumeSizeGb", /from 100 to 16384/],
   ["image tag with spaces", { compute: { trainingImageTag: "my tag" } }, "compute.trainingImageTag", /not a valid image tag/],
   ["malformed AMI id", { compute: { ami: { id: "ami-xyz" } } }, "compute.ami.id", /not an AMI id/],
@@ -188,6 +190,12 @@ const rules: readonly Rule[] = [
     { compute: { spot: { interruptionBehavior: "stop" } } },
     "compute.spot.interruptionBehavior",
     /"stop" needs a persistent spot request/,
+  ],
+  [
+    "a persistent spot request with auto-shutdown",
+    { compute: { autoShutdown: true, spot: { requestType: "persistent", interruptionBehavior: "stop" } } },
+    "compute.spot.requestType",
+    /launches a new instance every time the runtime terminates its instance/,
   ],
   ["a /8 VPC", { compute: { network: { vpcCidr: "10.0.0.0/8" } } }, "compute.network.vpcCidr", /between \/16 and \/24/],
   ["a VPC CIDR with host bits", { compute: { network: { vpcCidr: "10.0.0.1/16" } } }, "compute.network.vpcCidr", /host bits set/],
@@ -298,7 +306,7 @@ describe("every configuration rule rejects its bad value", () => {
   });
 
   it("GIVEN stop with a persistent request WHEN parsed THEN it is accepted", () => {
-    const env = configWith({ compute: { spot: { requestType: "persistent", interruptionBehavior: "stop" } } });
+    const env = configWith({ compute: { autoShutdown: false, spot: { requestType: "persistent", interruptionBehavior: "stop" } } });
     expect(env.compute.spot.interruptionBehavior).toBe("stop");
   });
 });

@@ -6,11 +6,14 @@
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { S3Backend, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
+import { TrainingCompute, instanceMetadataTagKeyProblems } from "../../modules/training-compute";
 import { TrainingRegistry } from "../../modules/training-registry";
 import { TrainingStorage } from "../../modules/training-storage";
 import type { EnvironmentConfig } from "../config/schema";
+import { GtiError } from "../errors";
 import { applyPolicy } from "../policy";
 import { REQUIRED_TERRAFORM_VERSION, stateKey } from "../state";
+import { TrainingVariables } from "../variables";
 import { defaultTags } from "./tags";
 
 export interface TrainingEnvironmentStackProps {
@@ -29,6 +32,10 @@ export class TrainingEnvironmentStack extends TerraformStack {
   public readonly storage: TrainingStorage;
   /** training-registry: the ECR repository and the GitHub Actions OIDC role. */
   public readonly registry: TrainingRegistry;
+  /** The Terraform variables ops teams flip at apply time (`create_instance`, `use_spot`, ...). */
+  public readonly variables: TrainingVariables;
+  /** training-compute: the single GPU instance and the launch configuration the fleet shares. */
+  public readonly compute: TrainingCompute;
 
   public constructor(scope: Construct, props: TrainingEnvironmentStackProps) {
     const { config } = props;
@@ -75,6 +82,36 @@ export class TrainingEnvironmentStack extends TerraformStack {
         oidcProviderArn: config.registry.github.oidcProviderArn,
         allowWildcards: config.registry.github.allowWildcards,
       },
+    });
+
+    // The instance reads its tags from instance metadata (the run id), which restricts the keys of every tag it
+    // carries, the provider's default tags (and so the env's extra tags) included.
+    const tagProblems = instanceMetadataTagKeyProblems(Object.keys(defaultTags(config)));
+    if (tagProblems.length > 0) {
+      throw new GtiError(
+        `Invalid tags for environment "${config.name}": ${tagProblems.join("; ")}. ` +
+          "Fix: rename the keys in tags of envs/" + config.name + ".ts (e.g. cost-center instead of \"cost center\").",
+      );
+    }
+    this.variables = new TrainingVariables(this, "Variables", { defaults: config.compute });
+    const { compute } = config;
+    this.compute = new TrainingCompute(this, "Compute", {
+      namePrefix,
+      project: config.project,
+      environment: config.name,
+      storage: this.storage,
+      registry: this.registry,
+      variables: this.variables,
+      ami: compute.ami,
+      spot: compute.spot,
+      rootVolumeKmsKeyArn: compute.rootVolumeKmsKeyArn,
+      detailedMonitoring: compute.detailedMonitoring,
+      network: compute.network,
+      ssh: compute.ssh,
+      elasticIp: compute.elasticIp,
+      checkpointIntervalMinutes: compute.checkpointIntervalMinutes,
+      spotGraceSeconds: compute.spotGraceSeconds,
+      logRetentionDays: config.safety.logRetentionDays,
     });
   }
 }

@@ -7,6 +7,16 @@ mock_provider "aws" {
 
 run "plan_with_defaults" {
   command = plan
+
+  assert {
+    condition     = length(aws_instance.compute_training) == 0
+    error_message = "The defaults must plan no training instance (create_instance defaults to false: no bill)."
+  }
+
+  assert {
+    condition     = length(terraform_data.compute_run_id) == 0 && length(terraform_data.compute_launch_settings) == 0
+    error_message = "Without an instance there is no run id and no replacement trigger."
+  }
 }
 
 run "plan_with_create_instance" {
@@ -14,6 +24,24 @@ run "plan_with_create_instance" {
 
   variables {
     create_instance = true
+  }
+
+  assert {
+    condition     = length(aws_instance.compute_training) == 1
+    error_message = "create_instance=true must plan exactly one training instance."
+  }
+
+  assert {
+    condition     = length(aws_instance.compute_training[0].instance_market_options) == 1 && aws_instance.compute_training[0].instance_market_options[0].market_type == "spot"
+    error_message = "The instance must be a spot instance by default (use_spot defaults to true)."
+  }
+
+  assert {
+    condition = alltrue([
+      aws_instance.compute_training[0].instance_market_options[0].spot_options[0].spot_instance_type == "one-time",
+      aws_instance.compute_training[0].instance_market_options[0].spot_options[0].instance_interruption_behavior == "terminate",
+    ])
+    error_message = "The spot request must be one-time and terminate on interruption (the envs' setting)."
   }
 }
 
@@ -23,5 +51,15 @@ run "plan_with_create_instance_on_demand" {
   variables {
     create_instance = true
     use_spot        = false
+  }
+
+  assert {
+    condition     = length(aws_instance.compute_training) == 1
+    error_message = "create_instance=true with use_spot=false must plan exactly one training instance."
+  }
+
+  assert {
+    condition     = length(aws_instance.compute_training[0].instance_market_options) == 0
+    error_message = "use_spot=false must plan an on-demand instance: no instance_market_options."
   }
 }

@@ -57,3 +57,93 @@ mock_resource "aws_iam_role" {
     unique_id = "AROAEXAMPLEMOCKROLE00"
   }
 }
+
+# training-compute: the GPU DLAMI's public SSM parameter (a String parameter: insecure_value is what the module reads).
+mock_data "aws_ssm_parameter" {
+  defaults = {
+    type           = "String"
+    value          = "ami-0123456789abcdef0"
+    insecure_value = "ami-0123456789abcdef0"
+  }
+}
+
+# training-compute network: the default VPC, the AZs offering the instance type (deliberately unsorted: the module
+# sorts them), the default subnet of the chosen AZ, the dedicated VPC's zones.
+mock_data "aws_vpc" {
+  defaults = {
+    id         = "vpc-0123456789abcdef0"
+    cidr_block = "172.31.0.0/16"
+  }
+}
+
+mock_data "aws_ec2_instance_type_offerings" {
+  defaults = {
+    locations      = ["us-east-1c", "us-east-1a"]
+    location_types = ["availability-zone", "availability-zone"]
+    instance_types = ["g5.xlarge", "g5.xlarge"]
+  }
+}
+
+mock_data "aws_subnet" {
+  defaults = {
+    id                = "subnet-0123456789abcdef0"
+    availability_zone = "us-east-1a"
+    vpc_id            = "vpc-0123456789abcdef0"
+  }
+}
+
+mock_data "aws_subnets" {
+  defaults = {
+    ids = ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"]
+  }
+}
+
+mock_data "aws_availability_zones" {
+  defaults = {
+    names    = ["us-east-1a", "us-east-1b", "us-east-1c"]
+    zone_ids = ["use1-az1", "use1-az2", "use1-az4"]
+  }
+}
+
+mock_resource "aws_instance" {
+  defaults = {
+    id         = "i-0123456789abcdef0"
+    arn        = "arn:aws:ec2:us-east-1:123456789012:instance/i-0123456789abcdef0"
+    public_ip  = "203.0.113.10"
+    private_ip = "172.31.0.10"
+  }
+}
+
+mock_resource "aws_eip" {
+  defaults = {
+    id            = "eipalloc-0123456789abcdef0"
+    allocation_id = "eipalloc-0123456789abcdef0"
+    public_ip     = "198.51.100.7"
+  }
+}
+
+mock_resource "aws_security_group" {
+  defaults = {
+    id  = "sg-0123456789abcdef0"
+    arn = "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0123456789abcdef0"
+  }
+}
+
+mock_resource "aws_iam_instance_profile" {
+  defaults = {
+    arn = "arn:aws:iam::123456789012:instance-profile/mock-instance-profile"
+  }
+}
+
+mock_resource "aws_cloudwatch_log_group" {
+  defaults = {
+    arn = "arn:aws:logs:us-east-1:123456789012:log-group:/gpu-training/mock"
+  }
+}
+
+mock_resource "aws_secretsmanager_secret" {
+  defaults = {
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gpu-training-infra-mock/hf-token-AbCdEf"
+    id  = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gpu-training-infra-mock/hf-token-AbCdEf"
+  }
+}

@@ -6,12 +6,34 @@
 import { z } from "zod";
 import { cidr, gpuInstanceType, intInRange, kmsKeyArn, rule } from "./common";
 
-const spotMaxPrice = z.string().regex(/^$|^\d+(\.\d+)?$/, {
-  error: rule(
-    "must be empty (capped at the on-demand price) or a price in USD per hour",
-    `write it as a string such as "0.50", or "" for the on-demand cap`,
-  ),
-});
+/**
+ * Value rules shared with the Terraform variables (`src/variables.ts`), which validate the same values at apply time.
+ * Patterns are written in the syntax JavaScript and Terraform's RE2 share.
+ */
+
+/** `max_runtime_hours` / `compute.maxRuntimeHours`: one hour to one week. */
+export const MAX_RUNTIME_HOURS_RANGE = { min: 1, max: 168 } as const;
+
+/** `root_volume_size_gb` / `compute.rootVolumeSizeGb`: the GPU AMI needs about 100 GiB; gp3 allows 16 TiB. */
+export const ROOT_VOLUME_SIZE_GB_RANGE = { min: 100, max: 16384 } as const;
+
+/** `spot_max_price` / `compute.spotMaxPrice`: empty (the on-demand cap) or a price in USD per hour (above 0). */
+export const SPOT_MAX_PRICE_PATTERN = "^$|^[0-9]+([.][0-9]+)?$";
+
+/** `training_image_tag` / `compute.trainingImageTag`: what Docker and ECR accept as a tag. */
+export const IMAGE_TAG_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
+
+const spotMaxPrice = z
+  .string()
+  .regex(new RegExp(SPOT_MAX_PRICE_PATTERN), {
+    error: rule(
+      "must be empty (capped at the on-demand price) or a price in USD per hour",
+      `write it as a string such as "0.50", or "" for the on-demand cap`,
+    ),
+  })
+  .refine((value) => value === "" || !/^[0-9]+(\.[0-9]+)?$/.test(value) || Number(value) > 0, {
+    error: rule("a spot price cap of 0 can never be met (AWS rejects it)", `set a price above 0 such as "0.50", or "" for the on-demand cap`),
+  });
 
 export const spotSchema = z
   .strictObject({
@@ -81,15 +103,15 @@ export const computeSchema = z.strictObject({
   /** Terraform variable default of `auto_shutdown`: the instance terminates itself when training ends. @default true */
   autoShutdown: z.boolean().default(true),
   /** Terraform variable default of `max_runtime_hours` (enforced by the safety module). @default 12 */
-  maxRuntimeHours: intInRange(1, 168, "hours").default(12),
+  maxRuntimeHours: intInRange(MAX_RUNTIME_HOURS_RANGE.min, MAX_RUNTIME_HOURS_RANGE.max, "hours").default(12),
   /** Terraform variable default of `spot_max_price`; "" caps at the on-demand price. @default "" */
   spotMaxPrice: spotMaxPrice.default(""),
   /** Terraform variable default of `root_volume_size_gb`. @default 200 */
-  rootVolumeSizeGb: intInRange(100, 16384, "GiB").default(200),
+  rootVolumeSizeGb: intInRange(ROOT_VOLUME_SIZE_GB_RANGE.min, ROOT_VOLUME_SIZE_GB_RANGE.max, "GiB").default(200),
   /** Terraform variable default of `training_image_tag`. @default "latest" */
   trainingImageTag: z
     .string()
-    .regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/, {
+    .regex(new RegExp(IMAGE_TAG_PATTERN), {
       error: rule("not a valid image tag", `use up to 128 letters, digits, "_", "." and "-" (e.g. "latest" or a git SHA)`),
     })
     .default("latest"),
@@ -121,4 +143,17 @@ export const computeSchema = z.strictObject({
   checkpointIntervalMinutes: intInRange(1, 1440, "minutes").default(15),
   /** Seconds the training container gets after SIGTERM on a spot notice, inside AWS's 2-minute window. @default 30 */
   spotGraceSeconds: intInRange(5, 90, "seconds").default(30),
+}).superRefine((value, ctx) => {
+  // AWS re-opens a persistent spot request whose instance is terminated: an instance terminating itself when its run
+  // ended (auto-shutdown) would be replaced by another, which finds the run ended and terminates too, and so on.
+  if (value.spot.requestType === "persistent" && value.autoShutdown) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["spot", "requestType"],
+      message: rule(
+        "a persistent spot request launches a new instance every time the runtime terminates its instance at the end of a run (autoShutdown), a billed loop",
+        `set compute.autoShutdown = false with a persistent request (stop or terminate the instance yourself), or use requestType "one-time"`,
+      ),
+    });
+  }
 });

@@ -1,0 +1,224 @@
+# training-compute under terraform test, against a mocked AWS, in every env: what ops teams flip with -var, on the
+# synthesized JSON. Plans that check computed values (ARNs, the repository URL in the user data) use a mock whose
+# values are known at plan (override_during); the apply, which proves the outputs once an instance exists, uses the
+# plain mock (values known after apply: a mock with plan-time values generates them again at apply, which Terraform
+# rejects as an inconsistent plan). Teardown destroys the instance and refuses the protected buckets, as
+# terraform.test.ts expects.
+
+mock_provider "aws" {
+  source = "./tests/mocks"
+}
+
+mock_provider "aws" {
+  alias           = "known_at_plan"
+  source          = "./tests/mocks"
+  override_during = plan
+}
+
+run "plan_defaults_no_instance_null_outputs" {
+  command = plan
+
+  providers = {
+    aws = aws.known_at_plan
+  }
+
+  assert {
+    condition     = length(aws_instance.compute_training) == 0 && length(terraform_data.compute_run_id) == 0
+    error_message = "create_instance defaults to false: no instance and no run id."
+  }
+
+  assert {
+    condition = alltrue([
+      output.instance_id == null,
+      output.instance_public_ip == null,
+      output.ssm_command == null,
+      output.ssh_command == null,
+      output.run_id == null,
+    ])
+    error_message = "Every instance output must be null without an instance."
+  }
+
+  assert {
+    condition     = output.instance_role_arn == aws_iam_role.compute_instance.arn && aws_iam_instance_profile.compute_instance.role == aws_iam_role.compute_instance.name
+    error_message = "The role and its instance profile exist without an instance (grants need them); instance_role_arn is its ARN."
+  }
+
+  assert {
+    condition     = startswith(aws_cloudwatch_log_group.compute.name, "/gpu-training/") && aws_cloudwatch_log_group.compute.retention_in_days == 30
+    error_message = "The instance log group must be /gpu-training/<env>, kept 30 days (safety.logRetentionDays)."
+  }
+
+  # The runtime's files are embedded with Terraform's template sequences escaped: what Terraform evaluates them to
+  # must be exactly what the module rendered (its SHA-256 is computed at synth).
+  assert {
+    condition     = sha256(local.compute_runtime_files) == local.compute_runtime_files_sha256
+    error_message = "The runtime files in the user data do not evaluate to what was rendered: template escaping is broken."
+  }
+
+  assert {
+    condition     = strcontains(local.compute_runtime_files, "$${aws:InstanceId}") && strcontains(local.compute_user_data_single, local.compute_runtime_files)
+    error_message = "The CloudWatch agent's literal $${aws:InstanceId} must reach the instance as written, inside the user data."
+  }
+
+  assert {
+    condition = alltrue([
+      strcontains(local.compute_user_data_single, "GTI_MODE='single'"),
+      strcontains(local.compute_user_data_single, "GTI_DATA_BUCKET='${aws_s3_bucket.storage_data.bucket}'"),
+      strcontains(local.compute_user_data_single, "GTI_OUTPUTS_BUCKET='${aws_s3_bucket.storage_outputs.bucket}'"),
+      strcontains(local.compute_user_data_single, "GTI_ECR_REPOSITORY_URL='${aws_ecr_repository.registry_training.repository_url}'"),
+      strcontains(local.compute_user_data_single, "GTI_HF_TOKEN_SECRET_ARN='${aws_secretsmanager_secret.compute_hf_token.arn}'"),
+      strcontains(local.compute_user_data_single, "GTI_IMAGE_TAG='latest'"),
+      strcontains(local.compute_user_data_single, "GTI_AUTO_SHUTDOWN='true'"),
+    ])
+    error_message = "The runtime configuration must name this env's buckets, repository, token secret, image tag and mode."
+  }
+}
+
+run "apply_with_instance_sets_outputs" {
+  command = apply
+
+  variables {
+    create_instance = true
+  }
+
+  assert {
+    condition     = output.instance_id == "i-0123456789abcdef0" && output.instance_public_ip == "203.0.113.10"
+    error_message = "instance_id and instance_public_ip must be the instance's once it exists."
+  }
+
+  assert {
+    condition     = output.ssm_command == "aws ssm start-session --target i-0123456789abcdef0 --region us-east-1"
+    error_message = "ssm_command must open a Session Manager shell on the instance, got ${output.ssm_command}."
+  }
+
+  assert {
+    condition     = output.ssh_command == null
+    error_message = "Without a key pair (no env sets one) ssh_command must stay null."
+  }
+
+  assert {
+    condition     = can(regex("^run-[0-9]{8}-[0-9]{6}$", output.run_id)) && output.run_id == terraform_data.compute_run_id[0].output
+    error_message = "run_id must be the generated run-YYYYMMDD-hhmmss, got ${output.run_id}."
+  }
+
+  assert {
+    condition = alltrue([
+      aws_instance.compute_training[0].tags["RunId"] == output.run_id,
+      aws_instance.compute_training[0].tags["MaxRuntimeHours"] == tostring(var.max_runtime_hours),
+      aws_instance.compute_training[0].tags["AutoShutdown"] == "true",
+    ])
+    error_message = "The instance must carry the RunId, MaxRuntimeHours (read by the safety guard) and AutoShutdown tags."
+  }
+
+  assert {
+    condition     = strcontains(local.compute_user_data_single, "GTI_RUN_ID='${output.run_id}'") && aws_instance.compute_training[0].user_data_base64 == base64gzip(local.compute_user_data_single)
+    error_message = "The user data (gzipped) must hand the run id to the runtime."
+  }
+
+  assert {
+    condition = alltrue([
+      aws_instance.compute_training[0].metadata_options[0].http_tokens == "required",
+      aws_instance.compute_training[0].metadata_options[0].http_put_response_hop_limit == 2,
+      aws_instance.compute_training[0].metadata_options[0].instance_metadata_tags == "enabled",
+    ])
+    error_message = "IMDSv2 must be required, with hop limit 2 and instance tags in metadata."
+  }
+
+  assert {
+    condition = alltrue([
+      aws_instance.compute_training[0].root_block_device[0].encrypted,
+      aws_instance.compute_training[0].root_block_device[0].volume_type == "gp3",
+      aws_instance.compute_training[0].root_block_device[0].volume_size == var.root_volume_size_gb,
+      aws_instance.compute_training[0].root_block_device[0].delete_on_termination,
+    ])
+    error_message = "The root volume must be encrypted gp3 of root_volume_size_gb, deleted with the instance."
+  }
+
+  assert {
+    condition = alltrue([
+      aws_instance.compute_training[0].ami == "ami-0123456789abcdef0",
+      aws_instance.compute_training[0].subnet_id == "subnet-0123456789abcdef0",
+      aws_instance.compute_training[0].iam_instance_profile == aws_iam_instance_profile.compute_instance.name,
+      aws_instance.compute_training[0].vpc_security_group_ids == toset([aws_security_group.compute.id]),
+      aws_instance.compute_training[0].associate_public_ip_address,
+    ])
+    error_message = "The instance must boot the DLAMI from SSM, in the chosen subnet, with the profile and security group."
+  }
+
+  assert {
+    condition     = data.aws_subnet.compute_instance[0].filter == toset([{ name = "vpc-id", values = toset(["vpc-0123456789abcdef0"]) }, { name = "default-for-az", values = toset(["true"]) }, { name = "availability-zone", values = toset(["us-east-1a"]) }])
+    error_message = "The instance subnet must be the default subnet of the first AZ (sorted) offering the instance type."
+  }
+}
+
+run "plan_again_keeps_the_run_id" {
+  command = plan
+
+  variables {
+    create_instance = true
+  }
+
+  assert {
+    condition     = aws_instance.compute_training[0].tags["RunId"] == run.apply_with_instance_sets_outputs.run_id
+    error_message = "A re-apply must keep the run id (a replaced spot instance resumes the same run)."
+  }
+}
+
+run "plan_run_id_override_and_boundary_values" {
+  command = plan
+
+  providers = {
+    aws = aws.known_at_plan
+  }
+
+  variables {
+    create_instance     = true
+    run_id              = "run-resume-me"
+    max_runtime_hours   = 168
+    root_volume_size_gb = 16384
+    spot_max_price      = "0.75"
+    training_image_tag  = "0123abc_release-1.2"
+    auto_shutdown       = false
+  }
+
+  assert {
+    condition     = aws_instance.compute_training[0].tags["RunId"] == "run-resume-me" && strcontains(local.compute_user_data_single, "GTI_RUN_ID='run-resume-me'")
+    error_message = "run_id must override the generated run id (resume a run)."
+  }
+
+  assert {
+    condition = alltrue([
+      aws_instance.compute_training[0].tags["MaxRuntimeHours"] == "168",
+      aws_instance.compute_training[0].tags["AutoShutdown"] == "false",
+      aws_instance.compute_training[0].root_block_device[0].volume_size == 16384,
+      aws_instance.compute_training[0].instance_market_options[0].spot_options[0].max_price == "0.75",
+      strcontains(local.compute_user_data_single, "GTI_IMAGE_TAG='0123abc_release-1.2'"),
+      strcontains(local.compute_user_data_single, "GTI_AUTO_SHUTDOWN='false'"),
+    ])
+    error_message = "The largest valid values must be accepted and reach the instance (tags, volume, spot price, image tag)."
+  }
+}
+
+run "invalid_instance_type_is_rejected" {
+  command = plan
+
+  variables {
+    instance_type = "t3.micro"
+  }
+
+  expect_failures = [var.instance_type]
+}
+
+run "invalid_values_are_rejected" {
+  command = plan
+
+  variables {
+    max_runtime_hours   = 0
+    spot_max_price      = "cheap"
+    root_volume_size_gb = 99
+    training_image_tag  = "bad tag"
+    run_id              = "../escape"
+  }
+
+  expect_failures = [var.max_runtime_hours, var.spot_max_price, var.root_volume_size_gb, var.training_image_tag, var.run_id]
+}

@@ -1,0 +1,357 @@
+/**
+ * The training instance's user data: the runtime contract (every file of runtime/ installed under /opt/gpu-training
+ * with its mode, runtime.env written, install.sh run), the encoding (YAML literal blocks with Terraform's template
+ * sequences escaped, gz+b64 where text cannot go), and the 16 KB budget.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { gzipSync } from "node:zlib";
+import { afterEach, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import {
+  RUNTIME_DIR,
+  type RuntimeEnvEntry,
+  type RuntimeFile,
+  USER_DATA_BUDGET_BYTES,
+  USER_DATA_LIMIT_BYTES,
+  escapeTemplate,
+  estimateUserDataSize,
+  literalBlock,
+  literalText,
+  readRuntimeFiles,
+  renderEnvFile,
+  renderUserData,
+  unescapeTemplate,
+} from "../modules/training-compute";
+import { GtiError } from "../src/errors";
+import { cloudConfigOf, evaluatedUserData, fileBytes, localOf, runtimeEnvOf, synthCompute } from "./support/compute/stack";
+
+const temps: string[] = [];
+afterEach(() => {
+  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempRuntime(files: Record<string, string | Buffer>): string {
+  const dir = mkdtempSync(join(tmpdir(), "gti-runtime-"));
+  temps.push(dir);
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(dir, path, ".."), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  return dir;
+}
+
+/** Every file under runtime/ except *.md, found independently of the module. */
+function runtimeFilesOnDisk(): string[] {
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+  return walk(RUNTIME_DIR)
+    .filter((path) => !path.endsWith(".md"))
+    .map((path) => relative(RUNTIME_DIR, path).split("\\").join("/"))
+    .sort();
+}
+
+/** The keys of the runtime's configuration table in the README (its documented contract). */
+const RUNTIME_CONFIG_KEYS: string[] = (() => {
+  const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
+  const section = /<!-- section:runtime -->([\s\S]*?)<!-- \/section:runtime -->/.exec(readme)?.[1] ?? "";
+  const table = /### Configuration[\s\S]*?\n\n(\|[\s\S]*?)\n\n/.exec(section)?.[1] ?? "";
+  return [...table.matchAll(/`([A-Z_][A-Z0-9_]*)`/g)].map((m) => m[1] as string);
+})();
+
+const hasPython = spawnSync("python3", ["-c", "import yaml"]).status === 0;
+
+/** Parses YAML with PyYAML, cloud-init's own parser. */
+function pyYaml(text: string): unknown {
+  return JSON.parse(execFileSync("python3", ["-c", "import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))"], { input: text }).toString());
+}
+
+describe("training-compute user data: the runtime contract", () => {
+  const { json } = synthCompute();
+
+  it("GIVEN the project's runtime/ WHEN synthesized THEN every file but *.md is written under /opt/gpu-training/", () => {
+    const written = cloudConfigOf(json).write_files.map((f) => f.path).filter((p) => p.startsWith("/opt/gpu-training/"));
+    expect(written).toEqual(runtimeFilesOnDisk().map((path) => `/opt/gpu-training/${path}`));
+  });
+
+  it("GIVEN the project's runtime/ WHEN the user data is decoded THEN every file has exactly its bytes on disk", () => {
+    const byPath = new Map(cloudConfigOf(json).write_files.map((f) => [f.path, f]));
+    for (const path of runtimeFilesOnDisk()) {
+      const entry = byPath.get(`/opt/gpu-training/${path}`);
+      expect(entry, path).toBeDefined();
+      expect(fileBytes(entry!).equals(readFileSync(join(RUNTIME_DIR, path))), path).toBe(true);
+    }
+  });
+
+  it("GIVEN the runtime WHEN written THEN files under bin/ and *.sh are 0755, the rest 0644, all root-owned", () => {
+    for (const entry of cloudConfigOf(json).write_files.filter((f) => f.path.startsWith("/opt/gpu-training/"))) {
+      const path = entry.path.slice("/opt/gpu-training/".length);
+      expect(entry.permissions, path).toBe(path.startsWith("bin/") || path.endsWith(".sh") ? "0755" : "0644");
+      expect(entry.owner, path).toBe("root:root");
+    }
+  });
+
+  it("GIVEN the cloud-config WHEN cloud-init finishes writing THEN it runs /opt/gpu-training/install.sh as its command", () => {
+    expect(cloudConfigOf(json).runcmd).toEqual([["/opt/gpu-training/install.sh"]]);
+  });
+
+  it("GIVEN the user data WHEN read THEN it is a cloud-config (first line #cloud-config)", () => {
+    expect(evaluatedUserData(json).split("\n")[0]).toBe("#cloud-config");
+  });
+
+  it("GIVEN the runtime's CloudWatch agent config WHEN embedded THEN its literal ${aws:InstanceId} is escaped for Terraform and arrives intact", () => {
+    expect(localOf(json, "compute_runtime_files")).toContain("$${aws:InstanceId}");
+    const agent = cloudConfigOf(json).write_files.find((f) => f.path === "/opt/gpu-training/cloudwatch-agent.json");
+    expect(fileBytes(agent!).toString()).toContain("${aws:InstanceId}");
+  });
+
+  it("GIVEN the runtime files local WHEN hashed THEN local.compute_runtime_files_sha256 is the SHA-256 of what Terraform evaluates it to", () => {
+    const evaluated = unescapeTemplate(localOf(json, "compute_runtime_files"));
+    expect(localOf(json, "compute_runtime_files_sha256")).toBe(createHash("sha256").update(evaluated, "utf8").digest("hex"));
+  });
+
+  it.skipIf(!hasPython)("GIVEN the user data WHEN parsed by PyYAML (cloud-init's parser) THEN it reads the same files", () => {
+    const config = pyYaml(evaluatedUserData(json)) as { write_files: { path: string; content: string }[] };
+    const ours = cloudConfigOf(json).write_files;
+    expect(config.write_files.map((f) => [f.path, f.content])).toEqual(ours.map((f) => [f.path, f.content]));
+  });
+});
+
+describe("training-compute user data: runtime.env", () => {
+  const { json } = synthCompute({ compute: { checkpointIntervalMinutes: 20, spotGraceSeconds: 45 } });
+  const env = new Map(runtimeEnvOf(json));
+
+  it("GIVEN the single instance WHEN its runtime.env is written THEN it has every key the runtime needs, in order", () => {
+    expect([...env.keys()]).toEqual([
+      "GTI_PROJECT",
+      "GTI_ENVIRONMENT",
+      "GTI_MODE",
+      "AWS_REGION",
+      "GTI_DATA_BUCKET",
+      "GTI_DATA_PREFIX",
+      "GTI_OUTPUTS_BUCKET",
+      "GTI_ECR_REPOSITORY_URL",
+      "GTI_IMAGE_TAG",
+      "GTI_RUN_ID",
+      "GTI_AUTO_SHUTDOWN",
+      "GTI_CHECKPOINT_INTERVAL_MINUTES",
+      "GTI_SPOT_GRACE_SECONDS",
+      "GTI_HF_TOKEN_SECRET_ARN",
+      "GTI_LOG_GROUP",
+      "GTI_METRICS_NAMESPACE",
+      "GTI_NVME_MOUNT",
+    ]);
+  });
+
+  it("GIVEN runtime.env WHEN compared with the runtime's documented configuration THEN every key it writes is one the runtime defines", () => {
+    expect([...env.keys()].filter((key) => !RUNTIME_CONFIG_KEYS.includes(key))).toEqual([]);
+  });
+
+  it("GIVEN runtime.env WHEN compared with the runtime's code THEN it sets every key the runtime requires (no default)", () => {
+    const common = readFileSync(join(RUNTIME_DIR, "lib", "common.sh"), "utf8");
+    const required = [...common.matchAll(/\[ -n "\$\{(GTI_[A-Z_]+):-\}" \] \|\| die/g)].map((m) => m[1]);
+    expect(required.length).toBeGreaterThan(0);
+    for (const key of required) expect([...env.keys()], key).toContain(key);
+  });
+
+  it("GIVEN the stack WHEN runtime.env is written THEN the buckets, repository, secret and region are Terraform references", () => {
+    expect(env.get("GTI_DATA_BUCKET")).toBe("${aws_s3_bucket.storage_data.bucket}");
+    expect(env.get("GTI_OUTPUTS_BUCKET")).toBe("${aws_s3_bucket.storage_outputs.bucket}");
+    expect(env.get("GTI_ECR_REPOSITORY_URL")).toBe("${aws_ecr_repository.registry_training.repository_url}");
+    expect(env.get("GTI_HF_TOKEN_SECRET_ARN")).toBe("${aws_secretsmanager_secret.compute_hf_token.arn}");
+    expect(env.get("AWS_REGION")).toBe("${data.aws_region.current.name}");
+  });
+
+  it("GIVEN the variables WHEN runtime.env is written THEN the image tag, auto-shutdown and run id follow them", () => {
+    expect(env.get("GTI_IMAGE_TAG")).toBe("${var.training_image_tag}");
+    expect(env.get("GTI_AUTO_SHUTDOWN")).toBe("${var.auto_shutdown}");
+    expect(env.get("GTI_RUN_ID")).toBe("${local.compute_run_id}");
+  });
+
+  it("GIVEN the env's settings WHEN runtime.env is written THEN mode, names, intervals, log group and namespace are literals", () => {
+    expect(Object.fromEntries([...env].filter(([, v]) => !v.includes("${")))).toEqual({
+      GTI_PROJECT: "acme",
+      GTI_ENVIRONMENT: "dev",
+      GTI_MODE: "single",
+      GTI_DATA_PREFIX: "data/",
+      GTI_CHECKPOINT_INTERVAL_MINUTES: "20",
+      GTI_SPOT_GRACE_SECONDS: "45",
+      GTI_LOG_GROUP: "/gpu-training/dev",
+      GTI_METRICS_NAMESPACE: "GpuTraining/dev",
+      GTI_NVME_MOUNT: "/opt/dlami/nvme",
+    });
+  });
+
+  it("GIVEN runtime.env with values filled in WHEN sourced by bash THEN every variable has its value", () => {
+    const entry = cloudConfigOf(json).write_files.find((f) => f.path === "/etc/gpu-training/runtime.env")!;
+    const file = join(tempRuntime({}), "runtime.env");
+    writeFileSync(file, entry.content.replace(/\$\{[^}]+\}/g, "filled-in"));
+    const out = execFileSync("bash", ["-c", 'set -eu; . "$1"; printf "%s|%s|%s" "$GTI_MODE" "$GTI_DATA_BUCKET" "$GTI_LOG_GROUP"', "bash", file]);
+    expect(out.toString()).toBe("single|filled-in|/gpu-training/dev");
+  });
+
+  it("GIVEN a literal value with a quote WHEN the env file is rendered THEN a GtiError names the key", () => {
+    expect(() => renderEnvFile([{ key: "GTI_PROJECT", value: "it's" }])).toThrow(/GTI_PROJECT = "it's" holds a quote/);
+  });
+
+  it("GIVEN a literal value with a newline WHEN the env file is rendered THEN a GtiError names the key", () => {
+    expect(() => renderEnvFile([{ key: "GTI_X", value: "a\nb" }])).toThrow(GtiError);
+  });
+
+  it("GIVEN a key that is not a shell variable name WHEN the env file is rendered THEN a GtiError names it", () => {
+    expect(() => renderEnvFile([{ key: "gti-x", value: "a" }])).toThrow(/"gti-x" is not a shell variable name/);
+  });
+
+  it("GIVEN a key set twice WHEN the env file is rendered THEN a GtiError says so", () => {
+    expect(() => renderEnvFile([{ key: "GTI_X", value: "a" }, { key: "GTI_X", value: "b" }])).toThrow(/GTI_X is set twice/);
+  });
+
+  it("GIVEN a literal value with a template directive WHEN rendered THEN it is escaped so Terraform writes it as is", () => {
+    expect(renderEnvFile([{ key: "GTI_X", value: "a%{c}" }])).toContain("GTI_X='a%%{c}'");
+  });
+
+  it("GIVEN a value with ${...} WHEN rendered THEN it is kept as a Terraform interpolation", () => {
+    expect(renderEnvFile([{ key: "GTI_X", value: "${var.x}" }])).toContain("GTI_X='${var.x}'");
+  });
+});
+
+describe("training-compute user data: encoding", () => {
+  const awkward = [
+    "",
+    "\n",
+    "\n\n\n",
+    "no trailing newline",
+    "two\n\n",
+    "  leading spaces\nthen text\n",
+    "\n\nleading empty lines\n",
+    "tab\there\n",
+    "a: yaml-looking\n- list\n# comment\n--- \n...\n",
+    "unicode ümlaut 🚀\n",
+    "${template} %{directive} $${already} %%{escaped}\n",
+  ];
+
+  it.each(awkward.map((text) => [JSON.stringify(text), text]))("GIVEN the text %s WHEN embedded as a literal block THEN YAML reads it back exactly", (_, text) => {
+    const doc = `x:\n  - path: /f\n    content: ${literalBlock(text, "      ")}y: 1\n`;
+    expect((parseYaml(doc) as { x: { content: string }[] }).x[0]?.content).toBe(text);
+  });
+
+  it.skipIf(!hasPython)("GIVEN awkward texts WHEN embedded as literal blocks THEN PyYAML reads them back exactly", () => {
+    const doc = `x:\n${awkward.map((t) => `  - content: ${literalBlock(t, "      ")}`).join("")}y: 1\n`;
+    expect((pyYaml(doc) as { x: { content: string }[] }).x.map((e) => e.content)).toEqual(awkward);
+  });
+
+  it.each([
+    ["a carriage return", Buffer.from("a\r\nb\n")],
+    ["invalid UTF-8", Buffer.from([0x61, 0xff, 0x0a])],
+    ["a control character", Buffer.from("bell\u0007\n")],
+    ["a Unicode line separator", Buffer.from("a\u2028b\n")],
+    ["a last line of blanks", Buffer.from("text\n   \n")],
+  ])("GIVEN content with %s WHEN checked THEN it cannot be a literal block", (_, content) => {
+    expect(literalText(content)).toBeUndefined();
+  });
+
+  it("GIVEN a runtime file that cannot be text WHEN rendered THEN it is embedded gz+b64 and decodes to its bytes", () => {
+    const bytes = Buffer.from([0x00, 0x01, 0xfe, 0xff, 0x0d, 0x0a]);
+    const files: RuntimeFile[] = [
+      { path: "install.sh", content: Buffer.from("#!/bin/sh\n"), permissions: "0755" },
+      { path: "lib/blob.bin", content: bytes, permissions: "0644" },
+    ];
+    const rendered = renderUserData(files, []);
+    expect(rendered.encodings.get("lib/blob.bin")).toBe("gz+b64");
+    const entry = (parseYaml(unescapeTemplate(rendered.template)) as { write_files: { path: string; encoding?: string; content: string }[] }).write_files.find(
+      (f) => f.path === "/opt/gpu-training/lib/blob.bin",
+    )!;
+    expect(fileBytes(entry as never).equals(bytes)).toBe(true);
+  });
+
+  it("GIVEN the project's runtime WHEN rendered THEN every file is plain text (compresses best)", () => {
+    const rendered = renderUserData(readRuntimeFiles(), []);
+    expect([...rendered.encodings.values()].every((e) => e === "text")).toBe(true);
+  });
+
+  it.each(["${x}", "%{x}", "$${x}", "%%{x}", "$$${x}", "a $ {b} $"])("GIVEN the text %s WHEN escaped and evaluated THEN it is unchanged", (text) => {
+    expect(unescapeTemplate(escapeTemplate(text))).toBe(text);
+    expect(escapeTemplate(text)).not.toMatch(/(^|[^$])\$\{|(^|[^%])%\{/);
+  });
+});
+
+describe("training-compute user data: reading runtime/", () => {
+  it("GIVEN runtime/ WHEN read THEN the files are sorted and *.md is left out", () => {
+    const dir = tempRuntime({ "install.sh": "x", "README.md": "doc", "bin/b": "b", "bin/a": "a", "lib/x.sh": "s", "conf.json": "{}" });
+    expect(readRuntimeFiles(dir).map((f) => [f.path, f.permissions])).toEqual([
+      ["bin/a", "0755"],
+      ["bin/b", "0755"],
+      ["conf.json", "0644"],
+      ["install.sh", "0755"],
+      ["lib/x.sh", "0755"],
+    ]);
+  });
+
+  it("GIVEN a runtime without install.sh WHEN read THEN a GtiError says the user data needs it", () => {
+    const dir = tempRuntime({ "bin/a": "a" });
+    expect(() => readRuntimeFiles(dir)).toThrow(/has no install\.sh/);
+  });
+
+  it("GIVEN a missing runtime folder WHEN read THEN a GtiError names it", () => {
+    expect(() => readRuntimeFiles(join(tmpdir(), "gti-no-such-runtime"))).toThrow(/Cannot read the instance runtime/);
+  });
+
+  it("GIVEN a symbolic link in runtime/ WHEN read THEN a GtiError refuses it", () => {
+    const dir = tempRuntime({ "install.sh": "x" });
+    symlinkSync(join(dir, "install.sh"), join(dir, "link.sh"));
+    expect(() => readRuntimeFiles(dir)).toThrow(/not a regular file/);
+  });
+
+  it("GIVEN a runtime dir WHEN the module synthesizes THEN it installs what that dir holds", () => {
+    const dir = tempRuntime({ "install.sh": "#!/bin/sh\necho hi\n", "bin/tool": "#!/bin/sh\n" });
+    const { json } = synthCompute({ compute: { runtimeDir: dir } });
+    expect(cloudConfigOf(json).write_files.map((f) => f.path)).toEqual([
+      "/opt/gpu-training/bin/tool",
+      "/opt/gpu-training/install.sh",
+      "/etc/gpu-training/runtime.env",
+    ]);
+  });
+});
+
+describe("training-compute user data: the 16 KB budget", () => {
+  it("GIVEN the project's runtime WHEN estimated with every interpolated value at its longest THEN it fits the budget", () => {
+    const { compute } = synthCompute();
+    expect(compute.userData.estimatedBytes).toBeGreaterThan(1000);
+    expect(compute.userData.estimatedBytes).toBeLessThanOrEqual(USER_DATA_BUDGET_BYTES);
+  });
+
+  it("GIVEN the synthesized user data WHEN gzipped as Terraform's base64gzip does THEN the raw bytes are under EC2's 16 KB", () => {
+    const { json } = synthCompute();
+    // Interpolated values at their longest: 300-character stand-ins.
+    const text = evaluatedUserData(json).replace(/\$\{[^}]+\}/g, "x".repeat(300));
+    expect(gzipSync(Buffer.from(text)).length).toBeLessThan(USER_DATA_LIMIT_BYTES);
+  });
+
+  it("GIVEN the budget WHEN computed THEN it leaves 10% of EC2's limit for differences between gzip implementations", () => {
+    expect(USER_DATA_BUDGET_BYTES).toBe(Math.floor(16_384 * 0.9));
+  });
+
+  it("GIVEN interpolated values WHEN estimated THEN their longest length counts, not the reference's", () => {
+    const files: RuntimeFile[] = [{ path: "install.sh", content: Buffer.from("#!/bin/sh\n"), permissions: "0755" }];
+    const short: RuntimeEnvEntry[] = [{ key: "GTI_X", value: "${var.x}", maxLength: 10 }];
+    const long: RuntimeEnvEntry[] = [{ key: "GTI_X", value: "${var.x}", maxLength: 5000 }];
+    expect(estimateUserDataSize(renderUserData(files, long), long)).toBeGreaterThan(estimateUserDataSize(renderUserData(files, short), short) + 2000);
+  });
+
+  it("GIVEN a runtime that outgrew the budget WHEN synthesized THEN a GtiError names the size, the budget and the largest file", () => {
+    // 40,000 pseudo-random letters: about 23 KB gzipped, whatever the rest of the runtime.
+    const random = Buffer.from(randomBytes(40_000).map((byte) => 97 + (byte % 26)));
+    const dir = tempRuntime({ "install.sh": "#!/bin/sh\n", "lib/huge.sh": random });
+    expect(() => synthCompute({ compute: { runtimeDir: dir } })).toThrow(
+      new RegExp(`over this module's budget of ${USER_DATA_BUDGET_BYTES}.*largest files lib/huge\\.sh \\(40000 bytes\\)`),
+    );
+  });
+
+  it("GIVEN the runtime on disk WHEN measured THEN the module reads exactly the files and sizes found there", () => {
+    const files = readRuntimeFiles();
+    expect(files.map((f) => [f.path, f.content.length])).toEqual(runtimeFilesOnDisk().map((p) => [p, statSync(join(RUNTIME_DIR, p)).size]));
+  });
+});

@@ -1,0 +1,324 @@
+/**
+ * training-compute: the single GPU training instance of an environment, switched by Terraform variables on the
+ * synthesized output (`terraform apply -var create_instance=true`), and the launch configuration it shares with the
+ * spot fleet ({@link LaunchSpec}).
+ *
+ * What exists with `create_instance = false` (the default; nothing here bills while idle except the $0.40/month
+ * secret): the instance role and profile with their grants, the security group (and SSH rules), the network (default
+ * VPC lookups, or the dedicated VPC), the log group `/gpu-training/<env>`, the empty Hugging Face token secret.
+ * With `create_instance = true`, also (count 1): the instance `aws_instance.compute_training`, its run id
+ * `terraform_data.compute_run_id`, its replacement trigger `terraform_data.compute_launch_settings`, and the optional
+ * Elastic IP `aws_eip.compute_training`.
+ *
+ * **Instance.** The latest GPU Deep Learning AMI (see `ami.ts`), IMDSv2 only (hop limit 2, instance tags readable),
+ * a gp3 encrypted root volume (`var.root_volume_size_gb`), explicit monitoring, a public IPv4 address (no NAT),
+ * `instance_initiated_shutdown_behavior = "terminate"` (an OS shutdown never leaves a stopped instance behind), spot
+ * market options only when `var.use_spot` (a `dynamic` block: cdktf cannot express it through its typed API, see
+ * CDKTF-PITFALLS.md item 3), tags `Name`, `RunId`, `MaxRuntimeHours` (read by the safety guard) and `AutoShutdown`.
+ *
+ * **Drift.** `lifecycle.ignore_changes = [ami, subnet_id]`: a new DLAMI release changes the SSM parameter, and AWS
+ * offering the type in another zone may change the chosen subnet, but neither replaces a running instance; the next
+ * instance (after `create_instance=false`, a replacement, or `terraform apply -replace=...`) uses them. `user_data_replace_on_change = true`: user data only runs at first boot, so a changed runtime, image tag or
+ * setting needs a new instance (it resumes the same run). `replace_triggered_by` the instance type and the spot
+ * settings: EC2 can only change the type of a stopped instance, which a one-time spot instance cannot be, and never
+ * the market of an instance (the provider plans `use_spot=false` as an in-place update that changes nothing:
+ * hashicorp/terraform-provider-aws#38141); a new instance resumes the run.
+ *
+ * **Run id.** `terraform_data.compute_run_id` holds `run-<UTC timestamp>`, generated when the instance is created and
+ * ignored afterwards (`ignore_changes = [input]`): it survives every apply while `create_instance` stays true,
+ * including the replacement of a spot-reclaimed instance (which resumes from the run's last checkpoint), and is new
+ * after `create_instance=false` then `true`. `var.run_id` overrides it (resume or name a run).
+ */
+import { Eip } from "@cdktf/provider-aws/lib/eip";
+import { Instance } from "@cdktf/provider-aws/lib/instance";
+import { DataResource, Fn, TerraformCount, TerraformLocal, TerraformOutput, Token } from "cdktf";
+import { Construct } from "constructs";
+import { AwsContext } from "../../src/aws-context";
+import { GtiError } from "../../src/errors";
+import { address } from "../../src/naming";
+import { VARIABLE_NAMES } from "../../src/variables";
+import { DLAMI_LOGIN_USER } from "./ami";
+import { type LaunchSpecProps, LaunchSpec, type LaunchUserData } from "./launch-spec";
+import { escapeTemplate } from "./user-data";
+
+export * from "./ami";
+export * from "./launch-spec";
+export * from "./network";
+export * from "./perms";
+export * from "./user-data";
+
+/** The runtime mode of the single instance (`GTI_MODE`). */
+export const SINGLE_MODE = "single";
+
+/** Spot request settings (`compute.spot`). */
+export interface SpotSettings {
+  /** `persistent` re-requests capacity after an interruption. @default "one-time" */
+  readonly requestType?: "one-time" | "persistent";
+  /** What AWS does on interruption; `stop` needs a persistent request. @default "terminate" */
+  readonly interruptionBehavior?: "terminate" | "stop";
+}
+
+export interface TrainingComputeProps extends Omit<LaunchSpecProps, "instanceCount"> {
+  /** Spot request settings, used when `var.use_spot` is true. @default one-time, terminate on interruption */
+  readonly spot?: SpotSettings;
+  /** Attach an Elastic IP (same count as the instance: released with it). @default false */
+  readonly elasticIp?: boolean;
+  /**
+   * Create the Terraform outputs `instance_id`, `instance_public_ip`, `ssm_command`, `ssh_command`,
+   * `instance_role_arn`, `run_id` and `hf_token_secret_arn`. @default true
+   */
+  readonly terraformOutputs?: boolean;
+}
+
+/** Tag keys the instance carries (besides the provider's default tags), and what reads them. */
+export const INSTANCE_TAGS = {
+  /** The run id (the runtime's fallback when `GTI_RUN_ID` is empty; searchable in the console). */
+  runId: "RunId",
+  /** Hours after which the safety guard acts (`modules/training-safety/runtime-guard`, `MAX_RUNTIME_TAG`). */
+  maxRuntimeHours: "MaxRuntimeHours",
+  /** Whether the instance terminates itself when training ends. */
+  autoShutdown: "AutoShutdown",
+} as const;
+
+/**
+ * The environment's single GPU training instance and its launch configuration.
+ *
+ * @example
+ * const variables = new TrainingVariables(this, "Variables", { defaults: config.compute });
+ * const compute = new TrainingCompute(this, "Compute", {
+ *   namePrefix: "gpu-training-infra-dev", project: "gpu-training-infra", environment: "dev",
+ *   storage, registry, variables,
+ * });
+ * compute.instance;    // aws_instance.compute_training (count = var.create_instance ? 1 : 0)
+ * compute.launchSpec;  // what the spot fleet builds its launch template from
+ */
+export class TrainingCompute extends Construct {
+  /** The shared launch configuration. */
+  public readonly launchSpec: LaunchSpec;
+  /** `var.create_instance ? 1 : 0`, on everything that exists only with the instance. */
+  public readonly count: TerraformCount;
+  /** `aws_instance.compute_training` (counted: reference it through {@link instanceIdExpression}, never `.id`). */
+  public readonly instance: Instance;
+  /** `terraform_data.compute_run_id`: the generated run id, stable for the instance's lifetime. */
+  public readonly runIdData: DataResource;
+  /**
+   * `terraform_data.compute_launch_settings`: replaces the instance when `var.instance_type`, `var.use_spot` or (on
+   * spot) `var.spot_max_price` changes.
+   */
+  public readonly launchSettingsTrigger: DataResource;
+  /** `local.compute_run_id`: `var.run_id`, else the generated id ("" without an instance). A token. */
+  public readonly runId: string;
+  /** `aws_eip.compute_training` (counted), when `elasticIp`. */
+  public readonly elasticIp: Eip | undefined;
+  /** The single instance's user data (mode `single`). */
+  public readonly userData: LaunchUserData;
+  /** `one(aws_instance.compute_training[*].id)`: the instance id, or null without an instance (a token). */
+  public readonly instanceIdExpression: string;
+  /** The public IPv4 address (the Elastic IP's when there is one), or null without an instance (a token). */
+  public readonly publicIpExpression: string;
+  /** The spot settings in force. */
+  public readonly spot: Required<SpotSettings>;
+
+  public constructor(scope: Construct, id: string, props: TrainingComputeProps) {
+    super(scope, id);
+    const v = props.variables;
+    this.spot = { requestType: props.spot?.requestType ?? "one-time", interruptionBehavior: props.spot?.interruptionBehavior ?? "terminate" };
+    if (this.spot.interruptionBehavior === "stop" && this.spot.requestType !== "persistent") {
+      throw new GtiError(
+        `Spot interruption behavior "stop" needs a persistent request (AWS rejects it for one-time requests; requestType is "${this.spot.requestType}"). ` +
+          'Fix: set compute.spot.requestType = "persistent", or interruptionBehavior = "terminate".',
+      );
+    }
+
+    // CDKTF-PITFALLS.md item 2: "count": "${var.create_instance ? 1 : 0}".
+    this.count = TerraformCount.of(Token.asNumber(Fn.conditional(v.createInstance.booleanValue, 1, 0)));
+    this.launchSpec = new LaunchSpec(this, "LaunchSpec", { ...props, instanceCount: this.count });
+    const spec = this.launchSpec;
+    const name = `${props.namePrefix}-gpu`;
+
+    this.runIdData = address(
+      new DataResource(this, "RunId", { count: this.count, lifecycle: { ignoreChanges: ["input"] } }),
+      "compute",
+      "run_id",
+    );
+    // A plain string input (DataResource types it as a map): run-20250131-143005, UTC.
+    this.runIdData.addOverride("input", 'run-${formatdate("YYYYMMDD-hhmmss", timestamp())}');
+    this.runId = address(
+      new TerraformLocal(
+        this,
+        "RunIdLocal",
+        `\${var.${VARIABLE_NAMES.runId} != "" ? var.${VARIABLE_NAMES.runId} : join("", terraform_data.compute_run_id[*].output)}`,
+      ),
+      "compute",
+      "run_id",
+    ).asString;
+    this.launchSettingsTrigger = address(
+      new DataResource(this, "LaunchSettingsTrigger", {
+        count: this.count,
+        input: {
+          instance_type: v.instanceType.stringValue,
+          use_spot: v.useSpot.booleanValue,
+          // The price only matters on spot: changing it for an on-demand instance replaces nothing.
+          spot_max_price: `\${var.${VARIABLE_NAMES.useSpot} ? var.${VARIABLE_NAMES.spotMaxPrice} : ""}`,
+        },
+      }),
+      "compute",
+      "launch_settings",
+    );
+
+    this.userData = spec.userData({ mode: SINGLE_MODE, runId: this.runId });
+    const subnetCheck = spec.network.instanceSubnetCheck;
+
+    this.instance = address(
+      new Instance(this, "Instance", {
+        count: this.count,
+        ami: spec.amiId,
+        instanceType: v.instanceType.stringValue,
+        subnetId: spec.network.instanceSubnetId,
+        vpcSecurityGroupIds: [spec.securityGroup.id],
+        // No NAT gateway: the instance reaches S3, ECR and the internet through its public address.
+        associatePublicIpAddress: true,
+        iamInstanceProfile: spec.instanceProfile.name,
+        keyName: spec.keyName,
+        monitoring: spec.detailedMonitoring,
+        // An OS-level shutdown (the runtime's fallback when the API call fails) terminates: no stopped instance left.
+        instanceInitiatedShutdownBehavior: "terminate",
+        metadataOptions: { ...spec.metadataOptions },
+        rootBlockDevice: {
+          volumeType: spec.rootVolume.volumeType,
+          volumeSize: spec.rootVolume.volumeSize,
+          encrypted: spec.rootVolume.encrypted,
+          kmsKeyId: spec.rootVolume.kmsKeyId,
+          deleteOnTermination: spec.rootVolume.deleteOnTermination,
+          tags: { Name: `${name}-root`, [INSTANCE_TAGS.runId]: this.runId },
+        },
+        userDataBase64: this.userData.base64Gzip,
+        userDataReplaceOnChange: true,
+        tags: {
+          Name: name,
+          [INSTANCE_TAGS.runId]: this.runId,
+          [INSTANCE_TAGS.maxRuntimeHours]: Token.asString(v.maxRuntimeHours.numberValue),
+          [INSTANCE_TAGS.autoShutdown]: Token.asString(v.autoShutdown.booleanValue),
+        },
+        // The grants exist before the first boot (IAM is eventually consistent; the runtime's first calls need them).
+        dependsOn: spec.grants.map((grant) => grant.policy),
+        lifecycle: {
+          // ami: a new DLAMI release must not replace a training instance (the next instance boots it).
+          // subnet_id: the chosen zone moves when AWS adds the type to an earlier-named zone; same reason.
+          ignoreChanges: ["ami", "subnet_id"],
+          replaceTriggeredBy: ["terraform_data.compute_launch_settings"],
+          precondition: [{ condition: `\${${subnetCheck.condition}}`, errorMessage: subnetCheck.errorMessage }],
+        },
+      }),
+      "compute",
+      "training",
+    );
+    // CDKTF-PITFALLS.md item 3: cdktf silently drops a conditional instance_market_options, so the dynamic block is
+    // written into the JSON directly: present (spot) when var.use_spot, absent (on demand) otherwise.
+    this.instance.addOverride("dynamic.instance_market_options", {
+      for_each: `\${var.${VARIABLE_NAMES.useSpot} ? [1] : []}`,
+      content: {
+        market_type: "spot",
+        spot_options: {
+          spot_instance_type: this.spot.requestType,
+          instance_interruption_behavior: this.spot.interruptionBehavior,
+          // null (no cap but the on-demand price) when the variable is empty.
+          max_price: `\${var.${VARIABLE_NAMES.spotMaxPrice} == "" ? null : var.${VARIABLE_NAMES.spotMaxPrice}}`,
+        },
+      },
+    });
+
+    this.instanceIdExpression = "${one(aws_instance.compute_training[*].id)}";
+    if (props.elasticIp) {
+      this.elasticIp = address(
+        new Eip(this, "ElasticIp", {
+          count: this.count,
+          domain: "vpc",
+          instance: "${aws_instance.compute_training[count.index].id}",
+          tags: { Name: name },
+          dependsOn: spec.network.internetGateway ? [spec.network.internetGateway] : undefined,
+        }),
+        "compute",
+        "training",
+      );
+    }
+    this.publicIpExpression = props.elasticIp
+      ? "${one(aws_eip.compute_training[*].public_ip)}"
+      : "${one(aws_instance.compute_training[*].public_ip)}";
+
+    if (props.terraformOutputs ?? true) this.createOutputs(props);
+  }
+
+  private createOutputs(props: TrainingComputeProps): void {
+    const spec = this.launchSpec;
+    void AwsContext.of(this).regionSource; // data.aws_region.current, read by the commands below
+    const ipList = this.elasticIp ? "aws_eip.compute_training[*].public_ip" : "aws_instance.compute_training[*].public_ip";
+    const outputs: [string, string, string][] = [
+      [
+        "instance_id",
+        this.instanceIdExpression,
+        "ID of the GPU training instance; null when create_instance is false.",
+      ],
+      [
+        "instance_public_ip",
+        this.publicIpExpression,
+        "Public IPv4 address of the training instance (its Elastic IP with compute.elasticIp); null when create_instance is false.",
+      ],
+      [
+        "ssm_command",
+        '${one([for i in aws_instance.compute_training : "aws ssm start-session --target ${i.id} --region ${data.aws_region.current.name}"])}',
+        "Command opening a shell on the training instance through SSM Session Manager; null when create_instance is false.",
+      ],
+      [
+        "ssh_command",
+        this.sshCommand(ipList, props),
+        "SSH command for the training instance (only with compute.ssh.keyPairName; through Session Manager when no CIDR may reach port 22); null otherwise or when create_instance is false.",
+      ],
+      ["instance_role_arn", spec.role.arn, "ARN of the IAM role of the training instances (instance profile of the single instance and the fleet)."],
+      [
+        "run_id",
+        "${one(aws_instance.compute_training[*].tags.RunId)}",
+        "Run id of the training instance: its checkpoints, logs, outputs and marker are under runs/RUN_ID/ in the outputs bucket; null when create_instance is false.",
+      ],
+      [
+        "hf_token_secret_arn",
+        spec.hfTokenSecret.arn,
+        "ARN of the Secrets Manager secret holding the Hugging Face token (created empty: aws secretsmanager put-secret-value --secret-id ARN --secret-string TOKEN).",
+      ],
+    ];
+    for (const [outputName, value, description] of outputs) {
+      address(new TerraformOutput(this, `Output_${outputName}`, { value, description }), outputName);
+    }
+  }
+
+  /** `ssh -i <key>.pem ubuntu@<ip>`, through Session Manager when no CIDR reaches port 22; null without a key pair. */
+  private sshCommand(ipList: string, props: TrainingComputeProps): string {
+    const key = this.launchSpec.keyName;
+    if (!key) return Token.asString(Fn.one([]));
+    const keyFile = escapeTemplate(shellWord(`${key}.pem`));
+    if ((props.ssh?.allowedCidrs ?? []).length > 0) {
+      return `\${one([for ip in ${ipList} : "ssh -i ${keyFile} ${DLAMI_LOGIN_USER}@\${ip}"])}`;
+    }
+    const proxy =
+      "aws ssm start-session --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p --region ${data.aws_region.current.name}";
+    return `\${one([for i in aws_instance.compute_training : "ssh -i ${keyFile} -o ProxyCommand='${proxy}' ${DLAMI_LOGIN_USER}@\${i.id}"])}`;
+  }
+}
+
+/** A word the shell reads as is: single-quoted when it holds anything but letters, digits and `._-/~`. */
+function shellWord(word: string): string {
+  return /^[A-Za-z0-9._\-/~]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Tag keys EC2 accepts on an instance whose tags are readable from the instance metadata (`instance_metadata_tags =
+ * "enabled"`): letters, digits and `+ - = . , _ : @`, no spaces or `/`, not `.`, `..` or `_index`. The provider's
+ * default tags (Project, Environment, ... and the env's `tags`) land on the instance, so they must follow this too.
+ *
+ * @returns one problem per key that breaks the rule (empty when all are fine)
+ */
+export function instanceMetadataTagKeyProblems(keys: readonly string[]): string[] {
+  return keys
+    .filter((key) => !/^[A-Za-z0-9+\-=.,_:@]+$/.test(key) || key === "." || key === ".." || key === "_index")
+    .map((key) => `tag key "${key}" cannot be read from instance metadata (only letters, digits and + - = . , _ : @; not ".", ".." or "_index")`);
+}

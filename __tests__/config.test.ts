@@ -252,6 +252,31 @@ const rules: readonly Rule[] = [
   ["a 4-field cron", { safety: { guard: { schedule: "cron(0 * * *)" } } }, "safety.guard.schedule", /has 6 fields/],
   ["a retention CloudWatch refuses", { safety: { logRetentionDays: 10 } }, "safety.logRetentionDays", /not a retention CloudWatch Logs accepts/],
   ["an idle threshold of 0%", { safety: { idleGpu: { thresholdPercent: 0 } } }, "safety.idleGpu.thresholdPercent", /from 1 to 99/],
+  ["idle minutes not in whole 5-minute periods", { safety: { idleGpu: { minutes: 42 } } }, "safety.idleGpu.minutes", /must be a multiple of 5/],
+  ["idle minutes over a day", { safety: { idleGpu: { minutes: 1445 } } }, "safety.idleGpu.minutes", /from 5 to 1440/],
+  [
+    "eleven alert e-mails",
+    { safety: { alertEmails: Array.from({ length: 11 }, (_, i) => `ops${i}@example.com`) } },
+    "safety.alertEmails",
+    /at most 10 addresses/,
+  ],
+  [
+    "the same alert e-mail twice",
+    { safety: { alertEmails: ["ops@example.com", "Ops@Example.com"] } },
+    "safety.alertEmails[1]",
+    /"Ops@Example\.com" is listed twice/,
+  ],
+  ["an alert e-mail Terraform would interpolate", { safety: { alertEmails: ["${ops}@example.com"] } }, "safety.alertEmails[0]", /which Terraform would read as part of an expression/],
+  ["an alias as the alerts key", { safety: { kmsKeyArn: "arn:aws:kms:us-east-1:123456789012:alias/alerts" } }, "safety.kmsKeyArn", /must be the ARN of a KMS key \(not an alias\)/],
+  [
+    "an alerts key in another region",
+    { safety: { kmsKeyArn: "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" } },
+    "safety.kmsKeyArn",
+    /the key is in eu-west-1 but the alerts topic is in us-east-1/,
+  ],
+  ["a reserved concurrency of 0", { safety: { guard: { reservedConcurrency: 0 } } }, "safety.guard.reservedConcurrency", /from 1 to 1000/],
+  ["a guard that stops one-time spot instances", { safety: { guard: { action: "stop" } } }, "safety.guard.action", /one-time spot instance .* cannot be stopped/],
+  ["an idle alarm that stops one-time spot instances", { safety: { idleGpu: { action: "stop" } } }, "safety.idleGpu.action", /one-time spot instance .* cannot be stopped/],
 ];
 
 describe("every configuration rule rejects its bad value", () => {
@@ -337,5 +362,18 @@ describe("loading environments from a directory", () => {
     await withEnvDir({}, async (dir) => {
       await expect(loadEnvironments(dir)).rejects.toThrow(/No environments found/);
     });
+  });
+});
+
+describe("safety settings that are accepted", () => {
+  it("GIVEN on-demand instances WHEN the guard and the idle alarm stop instead of terminating THEN the config is accepted", () => {
+    const env = configWith({ compute: { useSpot: false }, safety: { guard: { action: "stop" }, idleGpu: { action: "stop" } } });
+    expect([env.safety.guard.action, env.safety.idleGpu.action]).toEqual(["stop", "stop"]);
+  });
+
+  it("GIVEN a key ARN in the env's region and a reserved concurrency WHEN parsed THEN both are kept", () => {
+    const kmsKeyArn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const env = configWith({ safety: { kmsKeyArn, guard: { reservedConcurrency: 2 } } });
+    expect(env.safety).toMatchObject({ kmsKeyArn, guard: { reservedConcurrency: 2 } });
   });
 });

@@ -178,6 +178,25 @@ describe("bundleLambda on the runtime guard", () => {
     expect(readFileSync(guardAgain.zip).equals(readFileSync(guard.zip))).toBe(true);
   });
 
+  it("GIVEN two machines in different time zones WHEN they zip the same bytes THEN the zips are identical and dated 2000-01-01 00:00", () => {
+    const data = Buffer.from("exports.handler = async () => 1;\n");
+    const mtime = new Date(Date.UTC(2000, 0, 1));
+    const zipIn = (tz: string): Buffer => {
+      vi.stubEnv("TZ", tz); // Node re-reads TZ for Date's local-time getters
+      try {
+        return zipOneFile("index.js", data, mtime);
+      } finally {
+        vi.unstubAllEnvs();
+      }
+    };
+    const [utc, kiritimati, honolulu] = [zipIn("UTC"), zipIn("Pacific/Kiritimati"), zipIn("Pacific/Honolulu")];
+    expect(kiritimati.equals(utc)).toBe(true);
+    expect(honolulu.equals(utc)).toBe(true);
+    // MS-DOS time and date of the local header: 00:00:00, 2000-01-01 ((2000 - 1980) << 9 | 1 << 5 | 1).
+    expect([utc.readUInt16LE(10), utc.readUInt16LE(12)]).toEqual([0, (20 << 9) | (1 << 5) | 1]);
+    expect(readZip(utc)).toEqual([{ name: "index.js", mode: 0o100644, data }]);
+  });
+
   it("GIVEN the zip as a FILE TerraformAsset WHEN synthesized THEN it is copied unchanged into the stack's assets", () => {
     const outdir = join(work, "out-file");
     const app = new App({ outdir, stackTraces: false });

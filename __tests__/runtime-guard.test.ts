@@ -1,7 +1,9 @@
 /**
  * The runtime guard Lambda (modules/training-safety/runtime-guard): pure decisions, configuration, and the handler
- * against aws-sdk-client-mock (no network, no credentials).
+ * against aws-sdk-client-mock (no network, no credentials): max-runtime runs, auto scaling group members, and the EC2
+ * spot interruption / rebalance events.
  */
+import { AutoScalingClient, TerminateInstanceInAutoScalingGroupCommand } from "@aws-sdk/client-auto-scaling";
 import {
   DescribeInstancesCommand,
   type DescribeInstancesCommandOutput,
@@ -25,8 +27,10 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
 
 const ec2 = new EC2Client({ region: "eu-west-1" });
 const sns = new SNSClient({ region: "eu-west-1" });
+const autoScaling = new AutoScalingClient({ region: "eu-west-1" });
 const ec2Mock = mockClient(ec2);
 const snsMock = mockClient(sns);
+const autoScalingMock = mockClient(autoScaling);
 
 const NOW = new Date("2026-05-04T12:00:00.000Z");
 const HOUR = 3_600_000;
@@ -69,6 +73,7 @@ function handlerWith(env: Record<string, string | undefined> = {}, extra: Partia
     env: { ...ENV, ...env },
     ec2,
     sns,
+    autoScaling,
     now: () => NOW,
     logger: createLogger((line) => lines.push(line)),
     ...extra,
@@ -95,6 +100,8 @@ function outcomeOf(summary: GuardSummary, id: string): string | undefined {
 beforeEach(() => {
   ec2Mock.reset();
   snsMock.reset();
+  autoScalingMock.reset();
+  autoScalingMock.on(TerminateInstanceInAutoScalingGroupCommand).resolves({ Activity: { ActivityId: "act-1", AutoScalingGroupName: "gti-dev-fleet", Cause: "", StartTime: NOW, StatusCode: "InProgress" } });
   ec2Mock.on(TerminateInstancesCommand).callsFake((input: { InstanceIds: string[] }) => ({
     TerminatingInstances: input.InstanceIds.map((InstanceId) => ({ InstanceId, PreviousState: { Name: "running" }, CurrentState: { Name: "shutting-down" } })),
   }));
@@ -402,5 +409,144 @@ describe("runtime guard handler (aws-sdk-client-mock)", () => {
     const { handler, lines } = handlerWith({ AWS_SECRET_ACCESS_KEY: "s3cr3t-key-value", AWS_SESSION_TOKEN: "s3ss10n-token-value" });
     await handler({ AWS_SESSION_TOKEN: "s3ss10n-token-value" }, { awsRequestId: "r" });
     expect(lines.join("\n")).not.toMatch(/s3cr3t|s3ss10n/);
+  });
+});
+
+describe("auto scaling group members (fleet)", () => {
+  const member = (id: string, hoursAgo: number): Instance => instance(id, hoursAgo, { MaxRuntimeHours: "12", "aws:autoscaling:groupName": "gti-dev-fleet" });
+
+  it("GIVEN a fleet member over its limit WHEN the guard runs THEN it is terminated through its group with the desired capacity decremented", async () => {
+    ec2Lists(member("i-member", 13));
+    const { summary } = await run();
+    expect(autoScalingMock.commandCalls(TerminateInstanceInAutoScalingGroupCommand).map((c) => c.args[0].input)).toEqual([
+      { InstanceId: "i-member", ShouldDecrementDesiredCapacity: true },
+    ]);
+    expect(ec2Mock.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
+    expect(summary.instances[0]).toMatchObject({ outcome: "terminated", action: "terminate", autoScalingGroup: "gti-dev-fleet" });
+    expect(published().Message).toContain("i-member (g5.xlarge): up 13.0 h, limit 12 h -> terminated via auto scaling group gti-dev-fleet (desired capacity decremented)");
+  });
+
+  it("GIVEN ACTION=stop WHEN a fleet member and a single instance are over their limits THEN the member is terminated through its group and the other stopped", async () => {
+    ec2Lists(member("i-member", 13), instance("i-single", 13));
+    const { summary } = await run({ ACTION: "stop" });
+    expect(autoScalingMock.commandCalls(TerminateInstanceInAutoScalingGroupCommand)).toHaveLength(1);
+    expect(ec2Mock.commandCalls(StopInstancesCommand).map((c) => c.args[0].input.InstanceIds)).toEqual([["i-single"]]);
+    expect(summary.instances.map((i) => [i.instanceId, i.outcome])).toEqual([
+      ["i-member", "terminated"],
+      ["i-single", "stopped"],
+    ]);
+    expect(published().Subject).toBe("[gti/dev] Runtime guard: 1 terminated, 1 stopped");
+  });
+
+  it("GIVEN DRY_RUN=true WHEN a fleet member is over its limit THEN nothing is called and it would be terminated through its group", async () => {
+    ec2Lists(member("i-member", 13));
+    const { summary } = await run({ DRY_RUN: "true" });
+    expect(autoScalingMock.calls()).toHaveLength(0);
+    expect(summary.instances[0]).toMatchObject({ outcome: "would-terminate", autoScalingGroup: "gti-dev-fleet" });
+  });
+
+  it("GIVEN the group refuses to terminate a member WHEN the guard runs THEN the failure is reported and the other member is still terminated", async () => {
+    ec2Lists(member("i-refused", 20), member("i-ok", 20));
+    autoScalingMock
+      .on(TerminateInstanceInAutoScalingGroupCommand, { InstanceId: "i-refused" })
+      .rejects(Object.assign(new Error("User is not authorized to perform: autoscaling:TerminateInstanceInAutoScalingGroup"), { name: "AccessDenied" }));
+    const { summary } = await run();
+    expect(summary.instances.map((i) => i.outcome)).toEqual(["failed", "terminated"]);
+    expect(summary.instances[0]?.error).toMatchObject({ name: "AccessDenied" });
+    expect(published().Message).toContain("-> terminate via auto scaling group gti-dev-fleet (desired capacity decremented) FAILED: AccessDenied");
+  });
+});
+
+describe("EC2 spot interruption warnings and rebalance recommendations", () => {
+  const SPOT = "EC2 Spot Instance Interruption Warning";
+  const REBALANCE = "EC2 Instance Rebalance Recommendation";
+  const event = (detailType: string, instanceId: string, extra: Record<string, string> = {}) => ({
+    version: "0",
+    id: "7bf73129-1428-4cd3-a780-95db273d1602",
+    "detail-type": detailType,
+    source: "aws.ec2",
+    account: "123456789012",
+    time: "2026-05-04T11:58:00Z",
+    region: "eu-west-1",
+    resources: [`arn:aws:ec2:eu-west-1:123456789012:instance/${instanceId}`],
+    detail: { "instance-id": instanceId, ...extra },
+  });
+  const described = (...instances: Instance[]): void => {
+    ec2Mock.on(DescribeInstancesCommand).resolves(page(instances));
+  };
+
+  it("GIVEN a spot warning for this env's instance WHEN handled THEN a readable alert names it, its run and what happens next", async () => {
+    described({ ...instance("i-0abc123def4567890", 3, { MaxRuntimeHours: "12", RunId: "run-20260504-090000", Name: "gti-dev-gpu" }), Placement: { AvailabilityZone: "eu-west-1a" } });
+    const { handler } = handlerWith();
+    const result = await handler(event(SPOT, "i-0abc123def4567890", { "instance-action": "terminate" }), { awsRequestId: "r" });
+    expect(result).toMatchObject({ kind: "spot-interruption-warning", instanceId: "i-0abc123def4567890", outcome: "notified", notification: { status: "published" } });
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand).map((c) => c.args[0].input)).toEqual([{ InstanceIds: ["i-0abc123def4567890"] }]);
+    const input = published();
+    expect(input).toMatchObject({ TopicArn: ENV.TOPIC_ARN, Subject: "[gti/dev] Spot interruption warning: i-0abc123def4567890 (g5.xlarge)" });
+    expect(input.Message).toMatch(/^\[gti\/dev\] Spot interruption warning: i-0abc123def4567890 \(g5\.xlarge\) will be terminated in about 2 minutes\./);
+    expect(input.Message).toContain("Availability zone: eu-west-1a\n");
+    expect(input.Message).toContain("Uptime: 3.0 h\n");
+    expect(input.Message).toContain("Run id: run-20260504-090000\n");
+    expect(input.Message).toContain("apply again with create_instance=true");
+    expect(ec2Mock.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
+  });
+
+  it("GIVEN a rebalance recommendation for this env's fleet member WHEN handled THEN the alert says nothing is interrupted yet and names the group", async () => {
+    described(instance("i-0fee1234", 2, { "aws:autoscaling:groupName": "gti-dev-fleet" }));
+    const { handler } = handlerWith();
+    const result = await handler(event(REBALANCE, "i-0fee1234"), { awsRequestId: "r" });
+    expect(result).toMatchObject({ kind: "rebalance-recommendation", outcome: "notified" });
+    const input = published();
+    expect(input.Subject).toBe("[gti/dev] Rebalance recommendation: i-0fee1234 (g5.xlarge)");
+    expect(input.Message).toContain("Nothing is interrupted yet");
+    expect(input.Message).toContain("Auto scaling group: gti-dev-fleet\n");
+  });
+
+  it("GIVEN a spot warning for another environment's instance WHEN handled THEN nothing is published", async () => {
+    described({ ...instance("i-0b0b0b01", 1), Tags: [{ Key: "Project", Value: "gti" }, { Key: "Environment", Value: "prod" }] });
+    const { handler, lines } = handlerWith();
+    const result = await handler(event(SPOT, "i-0b0b0b01", { "instance-action": "terminate" }), { awsRequestId: "r" });
+    expect(result).toEqual({ kind: "spot-interruption-warning", instanceId: "i-0b0b0b01", outcome: "other-environment", notification: { status: "not-needed" } });
+    expect(snsMock.calls()).toHaveLength(0);
+    expect(lines.join("\n")).toContain("another environment's instance, dropped");
+  });
+
+  it("GIVEN a spot warning for an instance EC2 no longer knows WHEN handled THEN it is dropped without an error", async () => {
+    ec2Mock.on(DescribeInstancesCommand).rejects(Object.assign(new Error("The instance ID 'i-0gone123' does not exist"), { name: "InvalidInstanceID.NotFound" }));
+    const { handler } = handlerWith();
+    const result = await handler(event(SPOT, "i-0a0e1234", { "instance-action": "terminate" }), { awsRequestId: "r" });
+    expect(result).toMatchObject({ outcome: "instance-not-found", notification: { status: "not-needed" } });
+    expect(snsMock.calls()).toHaveLength(0);
+  });
+
+  it("GIVEN DescribeInstances is throttled WHEN a spot warning is handled THEN the invocation fails (Errors alarm) and nothing is published", async () => {
+    ec2Mock.on(DescribeInstancesCommand).rejects(Object.assign(new Error("Rate exceeded"), { name: "RequestLimitExceeded" }));
+    const { handler } = handlerWith();
+    await expect(handler(event(SPOT, "i-0abc1234"), { awsRequestId: "r" })).rejects.toMatchObject({ name: "RequestLimitExceeded" });
+    expect(snsMock.calls()).toHaveLength(0);
+  });
+
+  it("GIVEN publishing fails WHEN this env's spot warning is handled THEN the invocation fails with InstanceEventNotificationError", async () => {
+    described(instance("i-0abc1234", 1));
+    snsMock.on(PublishCommand).rejects(Object.assign(new Error("KMS denied"), { name: "KMSAccessDenied" }));
+    const { handler } = handlerWith();
+    await expect(handler(event(SPOT, "i-0abc1234"), { awsRequestId: "r" })).rejects.toMatchObject({
+      name: "InstanceEventNotificationError",
+      message: expect.stringContaining("KMSAccessDenied: KMS denied"),
+    });
+  });
+
+  it("GIVEN a spot warning without an instance id WHEN handled THEN the invocation fails instead of running the guard", async () => {
+    const { handler } = handlerWith();
+    const malformed = { ...event(SPOT, "i-0abc1234"), detail: {} };
+    await expect(handler(malformed, { awsRequestId: "r" })).rejects.toThrow(/EC2 Spot Instance Interruption Warning event without a valid detail\.instance-id \(null\)/);
+    expect(ec2Mock.calls()).toHaveLength(0);
+  });
+
+  it("GIVEN the schedule's event WHEN handled THEN the max-runtime guard runs (not the instance-event path)", async () => {
+    ec2Lists(instance("i-old", 13));
+    const { summary } = await run({}, {}, { "detail-type": "Scheduled Event", source: "aws.events", detail: {} });
+    expect(summary.counts.acted).toBe(1);
+    expect(ec2Mock.commandCalls(DescribeInstancesCommand)[0]?.args[0].input.Filters).toEqual(instanceFilters({ project: "gti", environment: "dev" }));
   });
 });

@@ -26,7 +26,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import * as zlib from "node:zlib";
+import { zipSync } from "fflate";
 import { buildSync, type BuildFailure, type BuildOptions, type Message, version as esbuildVersion } from "esbuild";
 import { GtiError } from "./errors";
 
@@ -43,7 +43,8 @@ export const BUNDLE_FILE = "index.js";
 const FIXED_MTIME = new Date(Date.UTC(2000, 0, 1));
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,63}$/;
-const MANIFEST_VERSION = 3;
+/** Bump when the output format changes (4: zips written with fflate), so older cached builds are rebuilt. */
+const MANIFEST_VERSION = 4;
 
 export interface BundleLambdaOptions {
   /** Absolute path of the handler's entry file (TypeScript or JavaScript), e.g. `.../runtime-guard/handler.ts`. */
@@ -292,73 +293,29 @@ function writeAtomically(tempDir: string, target: string, contents: Uint8Array |
 }
 
 /**
- * A zip archive of one file, byte-for-byte reproducible: fixed timestamp, fixed attributes (regular file, 0644, made
- * on Unix), deflate level 9 (zlib's output is stable for a given Node version), no extra fields or comments.
+ * A zip archive of one file, byte-for-byte reproducible on any machine, written with fflate (pure JavaScript, so the
+ * compressed bytes do not depend on the zlib build of the Node version either): fixed timestamp, fixed attributes
+ * (regular file, 0644, made on Unix), deflate level 9, no extra fields or comments.
+ *
+ * The zip format stores an MS-DOS date and time with no time zone, and fflate fills it from the local-time getters
+ * of the Date it is given. To get the same bytes in every time zone, it is given a Date whose local fields are
+ * `mtime`'s UTC fields (2000-01-01 00:00:00 stays 2000-01-01 00:00:00 whatever TZ says).
  */
 export function zipOneFile(name: string, data: Uint8Array, mtime: Date): Buffer {
-  const fileName = Buffer.from(name, "utf8");
-  const compressed = zlib.deflateRawSync(data, { level: 9 });
-  const crc = crc32(data);
-  const dosTime = (mtime.getUTCHours() << 11) | (mtime.getUTCMinutes() << 5) | Math.floor(mtime.getUTCSeconds() / 2);
-  const dosDate = ((mtime.getUTCFullYear() - 1980) << 9) | ((mtime.getUTCMonth() + 1) << 5) | mtime.getUTCDate();
-
-  const local = Buffer.alloc(30);
-  local.writeUInt32LE(0x04034b50, 0); // local file header signature
-  local.writeUInt16LE(20, 4); // version needed: 2.0 (deflate)
-  local.writeUInt16LE(0x0800, 6); // flags: UTF-8 file name
-  local.writeUInt16LE(8, 8); // method: deflate
-  local.writeUInt16LE(dosTime, 10);
-  local.writeUInt16LE(dosDate, 12);
-  local.writeUInt32LE(crc, 14);
-  local.writeUInt32LE(compressed.length, 18);
-  local.writeUInt32LE(data.length, 22);
-  local.writeUInt16LE(fileName.length, 26);
-  local.writeUInt16LE(0, 28); // extra field length
-
-  const central = Buffer.alloc(46);
-  central.writeUInt32LE(0x02014b50, 0); // central directory header signature
-  central.writeUInt16LE((3 << 8) | 20, 4); // made by: Unix, 2.0
-  central.writeUInt16LE(20, 6);
-  central.writeUInt16LE(0x0800, 8);
-  central.writeUInt16LE(8, 10);
-  central.writeUInt16LE(dosTime, 12);
-  central.writeUInt16LE(dosDate, 14);
-  central.writeUInt32LE(crc, 16);
-  central.writeUInt32LE(compressed.length, 20);
-  central.writeUInt32LE(data.length, 24);
-  central.writeUInt16LE(fileName.length, 28);
-  // extra length, comment length, disk number, internal attributes: 0
-  central.writeUInt32LE((0o100644 << 16) >>> 0, 38); // external attributes: regular file, rw-r--r--
-  central.writeUInt32LE(0, 42); // offset of the local header
-
-  const centralOffset = local.length + fileName.length + compressed.length;
-  const centralSize = central.length + fileName.length;
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0); // end of central directory signature
-  end.writeUInt16LE(1, 8); // entries on this disk
-  end.writeUInt16LE(1, 10); // entries in total
-  end.writeUInt32LE(centralSize, 12);
-  end.writeUInt32LE(centralOffset, 16);
-
-  return Buffer.concat([local, fileName, compressed, central, fileName, end]);
+  const dosTime = new Date(
+    mtime.getUTCFullYear(),
+    mtime.getUTCMonth(),
+    mtime.getUTCDate(),
+    mtime.getUTCHours(),
+    mtime.getUTCMinutes(),
+    mtime.getUTCSeconds(),
+  );
+  const zip = zipSync(
+    // os 3 = Unix, so unzip tools read the mode from the high 16 bits of the external attributes.
+    { [name]: [data, { level: 9, mtime: dosTime, os: 3, attrs: (0o100644 << 16) >>> 0 }] },
+  );
+  return Buffer.from(zip.buffer, zip.byteOffset, zip.byteLength);
 }
-
-/** CRC-32 of the zip format: Node's native one (>= 20.15 / 22.2), else a table-driven fallback (engines allow 20.0). */
-const crc32: (data: Uint8Array) => number =
-  typeof zlib.crc32 === "function"
-    ? (data) => zlib.crc32(data)
-    : (() => {
-        const table = Array.from({ length: 256 }, (_, n) => {
-          let c = n;
-          for (let k = 0; k < 8; k += 1) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-          return c >>> 0;
-        });
-        return (data: Uint8Array) => {
-          let crc = 0xffffffff;
-          for (const byte of data) crc = (table[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
-          return (crc ^ 0xffffffff) >>> 0;
-        };
-      })();
 
 function sha256(data: Uint8Array | string): string {
   return createHash("sha256").update(data).digest("hex");

@@ -75,6 +75,34 @@ export const environmentSchema = z
         });
       }
     }
+    // SNS encrypts a topic with a key of its own region only.
+    const safetyKeyRegion = env.safety.kmsKeyArn?.split(":")[3];
+    if (env.safety.kmsKeyArn && safetyKeyRegion !== env.region) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["safety", "kmsKeyArn"],
+        message: rule(
+          `the key is in ${safetyKeyRegion} but the alerts topic is in ${env.region}, and SNS only uses keys of its own region`,
+          `use a key in ${env.region}, or leave safety.kmsKeyArn out to let the stack create one`,
+        ),
+      });
+    }
+    // A one-time spot instance cannot be stopped (EC2 refuses StopInstances for it): a "stop" net would fail exactly
+    // when it should save money, leaving the GPU running.
+    if (env.compute.useSpot && env.compute.spot.requestType === "one-time") {
+      for (const [field, action] of [["guard", env.safety.guard.action], ["idleGpu", env.safety.idleGpu.action]] as const) {
+        if (action === "stop") {
+          ctx.addIssue({
+            code: "custom",
+            path: ["safety", field, "action"],
+            message: rule(
+              'a one-time spot instance (compute.useSpot with compute.spot.requestType "one-time") cannot be stopped, so "stop" would fail and leave it running',
+              `use "terminate" (the run resumes from its last checkpoint), or a persistent spot request, or compute.useSpot = false`,
+            ),
+          });
+        }
+      }
+    }
     for (const key of Object.keys(env.tags)) {
       if ((RESERVED_TAG_KEYS as readonly string[]).includes(key)) {
         ctx.addIssue({

@@ -8,6 +8,7 @@ import { S3Backend, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { TrainingCompute, instanceMetadataTagKeyProblems } from "../../modules/training-compute";
 import { TrainingRegistry } from "../../modules/training-registry";
+import { TrainingSafety } from "../../modules/training-safety";
 import { TrainingStorage } from "../../modules/training-storage";
 import type { EnvironmentConfig } from "../config/schema";
 import { GtiError } from "../errors";
@@ -36,6 +37,8 @@ export class TrainingEnvironmentStack extends TerraformStack {
   public readonly variables: TrainingVariables;
   /** training-compute: the single GPU instance and the launch configuration the fleet shares. */
   public readonly compute: TrainingCompute;
+  /** training-safety: runtime guard, alerts topic, idle-GPU and guard alarms, budget, dashboard. */
+  public readonly safety: TrainingSafety;
 
   public constructor(scope: Construct, props: TrainingEnvironmentStackProps) {
     const { config } = props;
@@ -112,6 +115,22 @@ export class TrainingEnvironmentStack extends TerraformStack {
       checkpointIntervalMinutes: compute.checkpointIntervalMinutes,
       spotGraceSeconds: compute.spotGraceSeconds,
       logRetentionDays: config.safety.logRetentionDays,
+    });
+
+    // Last: the safety nets watch what the modules above create.
+    const { safety } = config;
+    this.safety = new TrainingSafety(this, "Safety", {
+      namePrefix,
+      project: config.project,
+      environment: config.name,
+      compute: this.compute,
+      variables: this.variables,
+      alertEmails: safety.alertEmails,
+      monthlyBudgetUsd: safety.monthlyBudgetUsd,
+      kmsKeyArn: safety.kmsKeyArn,
+      guard: safety.guard,
+      idleGpu: safety.idleGpu,
+      logRetentionDays: safety.logRetentionDays,
     });
   }
 }

@@ -147,3 +147,39 @@ mock_resource "aws_secretsmanager_secret" {
     id  = "arn:aws:secretsmanager:us-east-1:123456789012:secret:gpu-training-infra-mock/hf-token-AbCdEf"
   }
 }
+
+# training-safety: the alerts topic and its key, the runtime guard, its rules and the alarms, in the shapes AWS returns
+# (the provider validates the ARNs they feed: alarm actions, the invoke config's destination, permissions, targets).
+mock_resource "aws_sns_topic" {
+  defaults = {
+    arn = "arn:aws:sns:us-east-1:123456789012:mock-alerts"
+    id  = "arn:aws:sns:us-east-1:123456789012:mock-alerts"
+  }
+}
+
+mock_resource "aws_kms_key" {
+  defaults = {
+    arn    = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    key_id = "1234abcd-12ab-34cd-56ef-1234567890ab"
+  }
+}
+
+mock_resource "aws_lambda_function" {
+  defaults = {
+    arn           = "arn:aws:lambda:us-east-1:123456789012:function:mock-runtime-guard"
+    qualified_arn = "arn:aws:lambda:us-east-1:123456789012:function:mock-runtime-guard:$LATEST"
+    invoke_arn    = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:mock-runtime-guard/invocations"
+  }
+}
+
+mock_resource "aws_cloudwatch_event_rule" {
+  defaults = {
+    arn = "arn:aws:events:us-east-1:123456789012:rule/mock-rule"
+  }
+}
+
+mock_resource "aws_cloudwatch_metric_alarm" {
+  defaults = {
+    arn = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:mock-alarm"
+  }
+}

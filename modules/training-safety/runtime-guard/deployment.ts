@@ -13,7 +13,7 @@
  * });
  */
 import { join } from "node:path";
-import { bundleLambda, bundleLambdaZip, type BundleLambdaOptions } from "../../../src/lambda-bundle";
+import { buildLambdaBundle, bundleLambda, bundleLambdaZip, type BundleLambdaOptions, type LambdaBundle } from "../../../src/lambda-bundle";
 import { DEFAULT_MAX_RUNTIME_TAG, type GuardAction } from "./config";
 
 /** The guard's Lambda settings. */
@@ -34,6 +34,21 @@ export function runtimeGuardBundle(options: Pick<BundleLambdaOptions, "cacheDir"
 /** Bundles the guard (cached) and returns the path of its deterministic zip, for a `TerraformAsset` of type FILE. */
 export function runtimeGuardZip(options: Pick<BundleLambdaOptions, "cacheDir" | "force"> = {}): string {
   return bundleLambdaZip({ entry: RUNTIME_GUARD.entry, name: RUNTIME_GUARD.name, ...options });
+}
+
+let defaultBuild: LambdaBundle | undefined;
+
+/**
+ * Bundles the guard (cached) and returns the build: the zip's path and SHA-256 (for `source_code_hash`), sizes.
+ * With the default cache, the build is checked once per process (one synth: the sources do not change meanwhile) and
+ * shared by every stack.
+ */
+export function runtimeGuardBuild(options: Pick<BundleLambdaOptions, "cacheDir" | "force"> = {}): LambdaBundle {
+  if (options.cacheDir === undefined && !options.force) {
+    defaultBuild ??= buildLambdaBundle({ entry: RUNTIME_GUARD.entry, name: RUNTIME_GUARD.name });
+    return defaultBuild;
+  }
+  return buildLambdaBundle({ entry: RUNTIME_GUARD.entry, name: RUNTIME_GUARD.name, ...options });
 }
 
 export interface RuntimeGuardSettings {

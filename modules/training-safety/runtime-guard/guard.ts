@@ -9,8 +9,16 @@
  * - Each instance gets its own TerminateInstances/StopInstances call (at most {@link DEFAULT_CONCURRENCY} at once):
  *   a multi-instance call fails as a whole when one id is refused, so single calls make one failure (a spot instance
  *   that cannot be stopped, a termination-protected instance, a denied condition) cost only that instance.
- * - A dry run sends no TerminateInstances/StopInstances call at all.
+ * - An auto scaling group member (EC2 sets its `aws:autoscaling:groupName` tag) over its limit is terminated through
+ *   its group, `TerminateInstanceInAutoScalingGroup` with `ShouldDecrementDesiredCapacity = true`, whatever the
+ *   configured action: the group would replace a member that is stopped (unhealthy) or terminated behind its back.
+ *   The role allows this on this env's fleet group only.
+ * - A dry run sends no TerminateInstances/StopInstances/TerminateInstanceInAutoScalingGroup call at all.
+ *
+ * The same handler also receives EC2's spot interruption warnings and rebalance recommendations (see
+ * `instance-events.ts`): events carry no tags, so the function checks whose instance it is before alerting.
  */
+import { type AutoScalingClient, TerminateInstanceInAutoScalingGroupCommand } from "@aws-sdk/client-auto-scaling";
 import {
   type EC2Client,
   type Filter,
@@ -23,6 +31,7 @@ import { PublishCommand, type SNSClient } from "@aws-sdk/client-sns";
 import type { Context } from "aws-lambda";
 import { type GuardConfig, GuardConfigError, loadConfig } from "./config";
 import { type Decision, decide, type GuardInstance } from "./decide";
+import { handleInstanceEvent, type InstanceEvent, type InstanceEventResult, isInstanceEvent } from "./instance-events";
 import { createLogger, errorInfo, type Logger } from "./log";
 import {
   countOutcomes,
@@ -39,11 +48,15 @@ export const DEFAULT_CONCURRENCY = 5;
 export const DEFAULT_PAGE_SIZE = 100;
 /** States an instance must be in to be checked (stopped instances do not bill compute). */
 export const CHECKED_STATES = ["pending", "running"] as const;
+/** The tag EC2 puts on every auto scaling group member: its group's name. */
+export const AUTO_SCALING_GROUP_TAG = "aws:autoscaling:groupName";
 
 export interface GuardDeps {
   readonly config: GuardConfig;
   readonly ec2: EC2Client;
   readonly sns: SNSClient;
+  /** For auto scaling group members over their limit. */
+  readonly autoScaling: AutoScalingClient;
   /** The clock; read once per run. Default: `() => new Date()`. */
   readonly now?: () => Date;
   readonly logger?: Logger;
@@ -189,6 +202,8 @@ async function actOnOne(d: Extract<Decision, { kind: "over-limit" }>, deps: Guar
     tagValue: d.tagValue,
     action,
   };
+  const group = d.instance.tags[AUTO_SCALING_GROUP_TAG];
+  if (group !== undefined) return actOnGroupMember(d, group, base, deps, logger);
   const fields = { instanceId: base.instanceId, instanceType: base.instanceType, uptimeHours: round(d.uptimeHours), limitHours: d.limitHours, action, dryRun };
   if (dryRun) {
     logger.info(`instance over its limit, would ${action} (dry run)`, fields);
@@ -207,6 +222,45 @@ async function actOnOne(d: Extract<Decision, { kind: "over-limit" }>, deps: Guar
     const info = errorInfo(error);
     logger.error(`instance over its limit, ${action} failed`, { ...fields, error: info });
     return { ...base, outcome: "failed", error: info };
+  }
+}
+
+/**
+ * Terminates an over-limit auto scaling group member through its group, decrementing the desired capacity so the
+ * group does not launch a replacement (or, in a dry run, only says so). Never throws.
+ */
+async function actOnGroupMember(
+  d: Extract<Decision, { kind: "over-limit" }>,
+  group: string,
+  base: Omit<InstanceResult, "outcome">,
+  deps: GuardDeps,
+  logger: Logger,
+): Promise<InstanceResult> {
+  const { dryRun } = deps.config;
+  const result = { ...base, action: "terminate" as const, autoScalingGroup: group };
+  const fields = {
+    instanceId: base.instanceId,
+    instanceType: base.instanceType,
+    uptimeHours: round(d.uptimeHours),
+    limitHours: d.limitHours,
+    action: "terminate",
+    autoScalingGroup: group,
+    dryRun,
+  };
+  if (dryRun) {
+    logger.info("auto scaling group member over its limit, would terminate it through its group (dry run)", fields);
+    return { ...result, outcome: "would-terminate" };
+  }
+  try {
+    const out = await deps.autoScaling.send(
+      new TerminateInstanceInAutoScalingGroupCommand({ InstanceId: d.instance.instanceId, ShouldDecrementDesiredCapacity: true }),
+    );
+    logger.info("auto scaling group member over its limit, terminated through its group", { ...fields, activityId: out.Activity?.ActivityId ?? null });
+    return { ...result, outcome: "terminated" };
+  } catch (error) {
+    const info = errorInfo(error);
+    logger.error("auto scaling group member over its limit, terminate through its group failed", { ...fields, error: info });
+    return { ...result, outcome: "failed", error: info };
   }
 }
 
@@ -249,14 +303,22 @@ export class GuardNotificationError extends Error {
   }
 }
 
-/** Lambda handler: `(event, context) => summary`. */
-export type GuardHandler = (event?: unknown, context?: Pick<Context, "awsRequestId">) => Promise<GuardSummary>;
+/**
+ * Lambda handler. An EC2 spot interruption warning or rebalance recommendation (EventBridge) resolves with an
+ * {@link InstanceEventResult}; anything else (the schedule's event, a manual `{}` or `{"dryRun": true}`) runs the
+ * guard and resolves with its {@link GuardSummary}.
+ */
+export interface GuardHandler {
+  (event: InstanceEvent, context?: Pick<Context, "awsRequestId">): Promise<InstanceEventResult>;
+  (event?: unknown, context?: Pick<Context, "awsRequestId">): Promise<GuardSummary>;
+}
 
 export interface HandlerOptions {
   /** Environment variables (process.env in Lambda). */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly ec2: EC2Client;
   readonly sns: SNSClient;
+  readonly autoScaling: AutoScalingClient;
   readonly now?: () => Date;
   readonly logger?: Logger;
   readonly concurrency?: number;
@@ -268,10 +330,13 @@ export interface HandlerOptions {
  * problems are logged at once and every invocation rejects with the {@link GuardConfigError} (so the Errors alarm
  * fires) instead of the module failing to load.
  *
- * Each invocation: runs the guard; `{"dryRun": true}` in the event forces a dry run (for testing the alert path by
- * hand; it can never turn a configured dry run off). Resolves with the {@link GuardSummary}. Rejects when the
- * instances cannot be listed (the AWS error) or, after the run, when the SNS summary could not be published
- * ({@link GuardNotificationError}, carrying the summary).
+ * Each invocation, dispatched on the event:
+ * - an EC2 spot interruption warning or rebalance recommendation: alerts SNS when the instance is this env's (see
+ *   {@link handleInstanceEvent}); resolves with the {@link InstanceEventResult};
+ * - anything else: runs the guard; `{"dryRun": true}` in the event forces a dry run (for testing the alert path by
+ *   hand; it can never turn a configured dry run off). Resolves with the {@link GuardSummary}. Rejects when the
+ *   instances cannot be listed (the AWS error) or, after the run, when the SNS summary could not be published
+ *   ({@link GuardNotificationError}, carrying the summary).
  */
 export function createHandler(options: HandlerOptions): GuardHandler {
   const logger = options.logger ?? createLogger();
@@ -285,12 +350,20 @@ export function createHandler(options: HandlerOptions): GuardHandler {
     logger.error("invalid configuration", { error: error.message });
   }
 
-  return async (event, context) => {
+  const handler = async (event?: unknown, context?: Pick<Context, "awsRequestId">): Promise<GuardSummary | InstanceEventResult> => {
     const log = logger.child({ requestId: context?.awsRequestId ?? null });
     if (!config) {
       const error = configError ?? new GuardConfigError([]);
       log.error("invalid configuration, nothing checked", { error: error.message });
       throw error;
+    }
+    if (isInstanceEvent(event)) {
+      try {
+        return await handleInstanceEvent(event, { config, ec2: options.ec2, sns: options.sns, logger: log, ...(options.now ? { now: options.now } : {}) });
+      } catch (error) {
+        log.error("instance event failed", { error: errorInfo(error) });
+        throw error;
+      }
     }
     const forcedDryRun = isForcedDryRun(event) && !config.dryRun;
     if (forcedDryRun) log.info("event asks for a dry run");
@@ -300,6 +373,7 @@ export function createHandler(options: HandlerOptions): GuardHandler {
         config: forcedDryRun ? { ...config, dryRun: true } : config,
         ec2: options.ec2,
         sns: options.sns,
+        autoScaling: options.autoScaling,
         logger: log,
         ...(options.now ? { now: options.now } : {}),
         ...(options.concurrency ? { concurrency: options.concurrency } : {}),
@@ -312,6 +386,8 @@ export function createHandler(options: HandlerOptions): GuardHandler {
     if (summary.notification.status === "failed") throw new GuardNotificationError(summary);
     return summary;
   };
+  // The overloads describe which event yields which result; the implementation returns either.
+  return handler as GuardHandler;
 }
 
 function isForcedDryRun(event: unknown): boolean {

@@ -11,6 +11,10 @@ import type { ErrorInfo } from "./log";
  * - `terminated` / `stopped`: over the limit, the API call succeeded;
  * - `would-terminate` / `would-stop`: over the limit, dry run: nothing was called;
  * - `failed`: over the limit, the API call failed (see `error`).
+ *
+ * An auto scaling group member (tag `aws:autoscaling:groupName`) over its limit is always terminated through its group
+ * (`autoScalingGroup` set), whatever the configured action: a stopped or plainly terminated member would only be
+ * replaced by the group.
  */
 export type InstanceOutcome =
   | "within-limit"
@@ -35,6 +39,11 @@ export interface InstanceResult {
   readonly outcome: InstanceOutcome;
   /** For over-limit instances: the action taken, attempted or (dry run) that would be taken. */
   readonly action?: GuardAction;
+  /**
+   * For over-limit auto scaling group members: the group, through which the instance is (or would be) terminated with
+   * TerminateInstanceInAutoScalingGroup and its desired capacity decremented.
+   */
+  readonly autoScalingGroup?: string;
   /** After a successful action: the state EC2 reported, e.g. `shutting-down` or `stopping`. */
   readonly newState?: string;
   /** After a failed action: the AWS error. */
@@ -114,10 +123,13 @@ export function formatNotification(summary: SummaryForMessage, maxRuntimeTag: st
 
 function formatSubject(summary: SummaryForMessage): string {
   const { counts } = summary;
-  const verb = summary.action === "terminate" ? "terminated" : "stopped";
+  // Counted by outcome, not by the configured action: auto scaling group members are terminated even when it is "stop".
+  const n = (outcome: InstanceOutcome): number => summary.instances.filter((i) => i.outcome === outcome).length;
   const parts = [
-    counts.acted && `${counts.acted} ${verb}`,
-    counts.wouldAct && `${counts.wouldAct} would be ${verb}`,
+    n("terminated") && `${n("terminated")} terminated`,
+    n("stopped") && `${n("stopped")} stopped`,
+    n("would-terminate") && `${n("would-terminate")} would be terminated`,
+    n("would-stop") && `${n("would-stop")} would be stopped`,
     counts.failed && `${counts.failed} failed`,
     counts.untagged && `${counts.untagged} untagged`,
     counts.invalidTag && `${counts.invalidTag} invalid tag`,
@@ -134,6 +146,7 @@ function hours(value: number): string {
 
 function line(result: InstanceResult): string {
   const base = `  ${result.instanceId} (${result.instanceType}): up ${hours(result.uptimeHours)}`;
+  const group = result.autoScalingGroup ? ` via auto scaling group ${result.autoScalingGroup} (desired capacity decremented)` : "";
   switch (result.outcome) {
     case "within-limit":
       return `${base}, limit ${result.limitHours} h`;
@@ -143,12 +156,12 @@ function line(result: InstanceResult): string {
       return `${base}, tag value ${JSON.stringify(result.tagValue)} is not a positive number of hours`;
     case "terminated":
     case "stopped":
-      return `${base}, limit ${result.limitHours} h -> ${result.outcome}${result.newState ? ` (now ${result.newState})` : ""}`;
+      return `${base}, limit ${result.limitHours} h -> ${result.outcome}${group}${result.newState ? ` (now ${result.newState})` : ""}`;
     case "would-terminate":
     case "would-stop":
-      return `${base}, limit ${result.limitHours} h -> ${result.outcome.replace("-", " ")} (dry run, nothing done)`;
+      return `${base}, limit ${result.limitHours} h -> ${result.outcome.replace("-", " ")}${group} (dry run, nothing done)`;
     case "failed":
-      return `${base}, limit ${result.limitHours} h -> ${result.action} FAILED: ${result.error?.name}: ${result.error?.message}`;
+      return `${base}, limit ${result.limitHours} h -> ${result.action}${group} FAILED: ${result.error?.name}: ${result.error?.message}`;
   }
 }
 
@@ -161,7 +174,7 @@ function formatMessage(summary: SummaryForMessage, maxRuntimeTag: string): strin
   const of = (...outcomes: InstanceOutcome[]): InstanceResult[] => instances.filter((i) => outcomes.includes(i.outcome));
   const lines = [
     `Runtime guard for project "${summary.project}", environment "${summary.environment}".`,
-    `Action on instances over their limit: ${summary.action}${summary.dryRun ? " (DRY RUN: nothing was terminated or stopped)" : ""}.`,
+    `Action on instances over their limit: ${summary.action}${summary.dryRun ? " (DRY RUN: nothing was terminated or stopped)" : ""}; auto scaling group members are always terminated through their group.`,
     `Checked at ${summary.checkedAt}: ${counts.found} pending or running instance${counts.found === 1 ? "" : "s"}.`,
     ...section("FAILED to act on", of("failed")),
     ...section(summary.dryRun ? "Over their max runtime, would be acted on" : "Over their max runtime, acted on", of("terminated", "stopped", "would-terminate", "would-stop")),

@@ -13,9 +13,61 @@ const scheduleExpression = z.string().superRefine((value, ctx) => {
   }
 });
 
+/** AWS Budgets accepts at most 10 e-mail subscribers per notification. */
+export const MAX_ALERT_EMAILS = 10;
+
+/** Idle-GPU alarm period: minutes are whole 5-minute periods (each holds ~5 of the CloudWatch agent's 1-minute samples). */
+export const IDLE_GPU_PERIOD_MINUTES = 5;
+
+/** A KMS key ARN (not an alias: IAM and key-policy conditions match key ARNs only). */
+const kmsKeyOnlyArn = z.string().regex(/^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, {
+  error: rule(
+    "must be the ARN of a KMS key (not an alias): the guard's IAM policy is scoped to the key ARN",
+    `use "arn:aws:kms:<region>:<account>:key/<key-id>" (aws kms describe-key --key-id alias/<name> --query KeyMetadata.Arn), or leave it out to let the stack create one`,
+  ),
+});
+
 export const safetySchema = z.strictObject({
-  /** E-mail addresses subscribed to the alerts topic and the budget (each must confirm once). @default [] */
-  alertEmails: z.array(email).default([]),
+  /**
+   * E-mail addresses subscribed to the alerts topic and to the budget's notifications (each must confirm the SNS
+   * subscription once); at most 10, no duplicates. @default []
+   */
+  alertEmails: z
+    .array(email)
+    .max(MAX_ALERT_EMAILS, {
+      error: rule(`at most ${MAX_ALERT_EMAILS} addresses (AWS Budgets' limit of e-mail subscribers per notification)`, "use a mailing list address for a larger audience"),
+    })
+    .superRefine((emails, ctx) => {
+      const seen = new Set<string>();
+      emails.forEach((address, index) => {
+        if (/[${}%"\\]/.test(address)) {
+          ctx.addIssue({
+            code: "custom",
+            path: [index],
+            message: rule(
+              `"${address}" holds $, {, }, %, " or \\, which Terraform would read as part of an expression`,
+              "use an address without them (a mailing list alias, for instance)",
+            ),
+          });
+        }
+        const key = address.toLowerCase();
+        if (seen.has(key)) {
+          ctx.addIssue({
+            code: "custom",
+            path: [index],
+            message: rule(`"${address}" is listed twice (addresses are compared without case)`, "remove the duplicate"),
+          });
+        }
+        seen.add(key);
+      });
+    })
+    .default([]),
+  /**
+   * An existing customer managed KMS key (in the env's region) for the alerts topic, instead of the key the stack
+   * creates ($1/month). Its key policy must let cloudwatch.amazonaws.com and budgets.amazonaws.com use it (see the
+   * README, "Safety"). @default a key created by the stack
+   */
+  kmsKeyArn: kmsKeyOnlyArn.optional(),
   /** Monthly cost budget of the environment in USD. @default 100 */
   monthlyBudgetUsd: z
     .number({ error: rule("must be a number of USD", "write it as a number, e.g. 100") })
@@ -31,6 +83,13 @@ export const safetySchema = z.strictObject({
       action: z.enum(["terminate", "stop"]).default("terminate"),
       /** Only report what the guard would do. @default false */
       dryRun: z.boolean().default(false),
+      /**
+       * Reserved concurrency of the guard function. Unset by default: AWS refuses any reservation that leaves the
+       * account fewer than 10 unreserved executions, and new accounts have a quota of exactly 10. Set it (e.g. 2: the
+       * schedule plus a burst of spot events, which Lambda queues and retries when throttled) in an account with a
+       * raised quota. @default none (the account's unreserved pool)
+       */
+      reservedConcurrency: intInRange(1, 1000, "concurrent executions").optional(),
     })
     .prefault({}),
   /** The idle-GPU alarm, which exists only with the instance. @default on: under 5% for 60 minutes terminates */
@@ -40,8 +99,18 @@ export const safetySchema = z.strictObject({
       enabled: z.boolean().default(true),
       /** GPU utilisation (%) under which the GPU counts as idle. @default 5 */
       thresholdPercent: intInRange(1, 99, "percent").default(5),
-      /** Minutes of idleness before the action fires. @default 60 */
-      minutes: intInRange(5, 1440, "minutes").default(60),
+      /**
+       * Minutes of idleness before the action fires: whole 5-minute periods, at most a day (CloudWatch's limit). Set it
+       * above the longest phase without GPU work (image pull, data download, CPU preprocessing). @default 60
+       */
+      minutes: intInRange(5, 1440, "minutes")
+        .refine((value) => value % IDLE_GPU_PERIOD_MINUTES === 0, {
+          error: rule(
+            `must be a multiple of ${IDLE_GPU_PERIOD_MINUTES} (the alarm counts whole ${IDLE_GPU_PERIOD_MINUTES}-minute periods)`,
+            "round it to a multiple of 5, e.g. 60",
+          ),
+        })
+        .default(60),
       /** What the alarm does to the instance. @default "terminate" */
       action: z.enum(["terminate", "stop"]).default("terminate"),
     })

@@ -1,0 +1,259 @@
+/**
+ * The environment's CloudWatch dashboard, as typed objects (the body format of the CloudWatch `PutDashboard` API:
+ * "Dashboard Body Structure and Syntax"), serialized with `JSON.stringify`.
+ *
+ * Values may be Terraform tokens (the region, the function's name, the fleet's group): they are plain strings without
+ * quotes or backslashes, so the serialized JSON stays valid once Terraform interpolates them. (cdktf's
+ * `Fn.jsonencode` does not escape double quotes inside strings, which the metric search expressions need.)
+ *
+ * The GPU, CPU, memory and disk graphs use metric search expressions over the env's own namespace
+ * (`GpuTraining/<env>`, written by the CloudWatch agent of every instance, single or fleet), so they need no instance
+ * id and show every instance the env runs. AWS/EC2 metrics carry no tags: network is shown for the single instance by
+ * its id (known to Terraform) and for the fleet by its group.
+ */
+
+/** A metric search expression or metric math entry of a metric widget. */
+export interface MetricExpression {
+  readonly expression: string;
+  /** Lowercase id, unique in the widget. */
+  readonly id: string;
+  readonly label?: string;
+  readonly period?: number;
+}
+
+/** A metric of a metric widget: namespace, name, then dimension name/value pairs, optionally rendering options. */
+export type MetricArray = readonly (string | { readonly stat?: string; readonly label?: string })[];
+
+export interface HorizontalAnnotation {
+  readonly value: number;
+  readonly label: string;
+  readonly color?: string;
+}
+
+export interface MetricWidgetProperties {
+  readonly title: string;
+  readonly region: string;
+  readonly view: "timeSeries" | "singleValue";
+  readonly stacked?: boolean;
+  readonly period?: number;
+  readonly stat?: string;
+  readonly metrics: readonly (MetricArray | readonly [MetricExpression])[];
+  readonly yAxis?: { readonly left?: { readonly min?: number; readonly max?: number; readonly label?: string; readonly showUnits?: boolean } };
+  readonly annotations?: { readonly horizontal?: readonly HorizontalAnnotation[] };
+}
+
+export interface LogWidgetProperties {
+  readonly title: string;
+  readonly region: string;
+  /** Logs Insights query, starting with `SOURCE '<log group>' |`. */
+  readonly query: string;
+  readonly view: "table" | "timeSeries" | "bar";
+}
+
+export interface TextWidgetProperties {
+  readonly markdown: string;
+}
+
+interface Placement {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+export type DashboardWidget =
+  | (Placement & { readonly type: "metric"; readonly properties: MetricWidgetProperties })
+  | (Placement & { readonly type: "log"; readonly properties: LogWidgetProperties })
+  | (Placement & { readonly type: "text"; readonly properties: TextWidgetProperties });
+
+export interface DashboardBody {
+  /** `-3h`: what the dashboard opens on. */
+  readonly start: string;
+  readonly periodOverride: "auto" | "inherit";
+  readonly widgets: readonly DashboardWidget[];
+}
+
+/** What the dashboard shows. */
+export interface SafetyDashboardOptions {
+  readonly project: string;
+  readonly environment: string;
+  /** Region of every widget (a token is fine). */
+  readonly region: string;
+  /** The CloudWatch agent's namespace, `GpuTraining/<env>`. */
+  readonly metricsNamespace: string;
+  /** The instances' log group, `/gpu-training/<env>`. */
+  readonly trainingLogGroup: string;
+  /** The guard function's name and its log group. */
+  readonly guardFunctionName: string;
+  readonly guardLogGroup: string;
+  /** The single instance's id, or a placeholder matching nothing when there is none (a token). */
+  readonly singleInstanceId: string;
+  /** The idle-GPU threshold drawn on the GPU graph. @default none (no idle alarm) */
+  readonly idleThresholdPercent?: number;
+  /** The fleet's auto scaling group name, when the env has a fleet. */
+  readonly fleetGroupName?: string;
+}
+
+/** Metric period of the graphs (seconds): the agent samples every minute; 5 minutes keeps lines readable. */
+export const DASHBOARD_PERIOD = 300;
+
+/** Width of the dashboard grid. */
+const GRID = 24;
+
+/** `SEARCH('{<namespace>,InstanceId} MetricName="<metric>"', '<stat>', 300)`: the agent's per-instance aggregate. */
+export function agentSearch(namespace: string, metric: string, stat: string): string {
+  return `SEARCH('{${namespace},InstanceId} MetricName="${metric}"', '${stat}', ${DASHBOARD_PERIOD})`;
+}
+
+/**
+ * Logs Insights: what the runtime guard did or reported (every line naming an instance, except "kept"), and the
+ * spot/rebalance alerts it forwarded.
+ */
+export function guardActionsQuery(logGroup: string): string {
+  return [
+    `SOURCE '${logGroup}'`,
+    "fields @timestamp, level, message, instanceId, action, autoScalingGroup, dryRun, error.name as errorName",
+    "filter ispresent(instanceId) and message not like /within its limit/ and message not like /instance event received/",
+    "sort @timestamp desc",
+    "limit 100",
+  ].join(" | ");
+}
+
+/** Logs Insights: error-looking lines of the training, setup and runtime logs (`<instance id>/<stream>`). */
+export function trainingErrorsQuery(logGroup: string): string {
+  return [
+    `SOURCE '${logGroup}'`,
+    "fields @timestamp, @logStream, @message",
+    "filter @message like /(?i)(error|exception|traceback|out of memory|cuda error|nan loss|killed)/",
+    "sort @timestamp desc",
+    "limit 100",
+  ].join(" | ");
+}
+
+/** The dashboard: GPU, memory, CPU, disk, network, the guard's actions and health, training log errors, the fleet. */
+export function safetyDashboardBody(o: SafetyDashboardOptions): DashboardBody {
+  const metric = (title: string, metrics: MetricWidgetProperties["metrics"], extra: Partial<MetricWidgetProperties> = {}): MetricWidgetProperties => ({
+    title,
+    region: o.region,
+    view: "timeSeries",
+    stacked: false,
+    period: DASHBOARD_PERIOD,
+    metrics,
+    ...extra,
+  });
+  const search = (id: string, metricName: string, stat: string, label?: string): readonly [MetricExpression] => [
+    { expression: agentSearch(o.metricsNamespace, metricName, stat), id, ...(label ? { label } : {}) },
+  ];
+  const percentAxis = { left: { min: 0, max: 100, label: "%", showUnits: false } };
+
+  const intro: TextWidgetProperties = {
+    markdown: [
+      `## ${o.project} / ${o.environment}: GPU training`,
+      `Every instance of the env (single and fleet) from the CloudWatch agent (\`${o.metricsNamespace}\`), the runtime guard (\`${o.guardFunctionName}\`) and the training logs (\`${o.trainingLogGroup}\`).`,
+      "A GPU flat at 0% while the bill runs is what the idle-GPU alarm and the runtime guard stop. Alerts go to the env's SNS topic (output `alerts_topic_arn`).",
+    ].join("\n\n"),
+  };
+
+  const rows: DashboardWidget[][] = [
+    [{ type: "text", x: 0, y: 0, width: GRID, height: 3, properties: intro }],
+    [
+      {
+        type: "metric",
+        ...cell(0, 12, 6),
+        properties: metric("GPU utilisation (%), busiest GPU per instance", [search("gpu", "nvidia_smi_utilization_gpu", "Maximum")], {
+          yAxis: percentAxis,
+          ...(o.idleThresholdPercent !== undefined
+            ? { annotations: { horizontal: [{ value: o.idleThresholdPercent, label: "idle-GPU alarm threshold", color: "#d62728" }] } }
+            : {}),
+        }),
+      },
+      {
+        type: "metric",
+        ...cell(12, 12, 6),
+        properties: metric("GPU memory used (MiB), per instance", [search("gpumem", "nvidia_smi_memory_used", "Maximum")]),
+      },
+    ],
+    [
+      {
+        type: "metric",
+        ...cell(0, 8, 6),
+        properties: metric("CPU used (%)", [search("cpu", "cpu_usage_active", "Average")], { yAxis: percentAxis }),
+      },
+      {
+        type: "metric",
+        ...cell(8, 8, 6),
+        properties: metric("Memory used (%)", [search("mem", "mem_used_percent", "Maximum")], { yAxis: percentAxis }),
+      },
+      {
+        type: "metric",
+        ...cell(16, 8, 6),
+        properties: metric("Disk used (%), fullest of / and the NVMe scratch", [search("disk", "disk_used_percent", "Maximum")], { yAxis: percentAxis }),
+      },
+    ],
+    [
+      {
+        type: "metric",
+        ...cell(0, 12, 6),
+        properties: metric("Network (bytes per 5 min)", [
+          ["AWS/EC2", "NetworkIn", "InstanceId", o.singleInstanceId, { stat: "Sum", label: "single instance in" }],
+          ["AWS/EC2", "NetworkOut", "InstanceId", o.singleInstanceId, { stat: "Sum", label: "single instance out" }],
+          ...(o.fleetGroupName
+            ? [
+                ["AWS/EC2", "NetworkIn", "AutoScalingGroupName", o.fleetGroupName, { stat: "Sum", label: "fleet in" }] as MetricArray,
+                ["AWS/EC2", "NetworkOut", "AutoScalingGroupName", o.fleetGroupName, { stat: "Sum", label: "fleet out" }] as MetricArray,
+              ]
+            : []),
+        ]),
+      },
+      {
+        type: "metric",
+        ...cell(12, 12, 6),
+        properties: metric("Runtime guard: invocations and errors", [
+          ["AWS/Lambda", "Invocations", "FunctionName", o.guardFunctionName, { stat: "Sum" }],
+          ["AWS/Lambda", "Errors", "FunctionName", o.guardFunctionName, { stat: "Sum" }],
+        ]),
+      },
+    ],
+    [
+      {
+        type: "log",
+        ...cell(0, GRID, 6),
+        properties: { title: "Runtime guard: instances acted on or reported, spot alerts", region: o.region, query: guardActionsQuery(o.guardLogGroup), view: "table" },
+      },
+    ],
+    [
+      {
+        type: "log",
+        ...cell(0, GRID, 6),
+        properties: { title: "Training log errors", region: o.region, query: trainingErrorsQuery(o.trainingLogGroup), view: "table" },
+      },
+    ],
+  ];
+  if (o.fleetGroupName) {
+    const group = o.fleetGroupName;
+    rows.push([
+      {
+        type: "metric",
+        ...cell(0, GRID, 6),
+        properties: metric(`Fleet ${group}: instances (auto scaling group metrics)`, [
+          ["AWS/AutoScaling", "GroupDesiredCapacity", "AutoScalingGroupName", group, { stat: "Maximum" }],
+          ["AWS/AutoScaling", "GroupInServiceInstances", "AutoScalingGroupName", group, { stat: "Maximum" }],
+          ["AWS/AutoScaling", "GroupPendingInstances", "AutoScalingGroupName", group, { stat: "Maximum" }],
+          ["AWS/AutoScaling", "GroupTerminatingInstances", "AutoScalingGroupName", group, { stat: "Maximum" }],
+        ]),
+      },
+    ]);
+  }
+  // Rows stack vertically: each row starts below the tallest widget of the previous one.
+  let y = 0;
+  const widgets = rows.flatMap((row) => {
+    const placed = row.map((w) => ({ ...w, y }));
+    y += Math.max(...row.map((w) => w.height));
+    return placed;
+  });
+  return { start: "-PT3H", periodOverride: "auto", widgets };
+}
+
+function cell(x: number, width: number, height: number): Placement {
+  return { x, y: 0, width, height };
+}

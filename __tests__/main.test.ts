@@ -1,6 +1,6 @@
 /** main.ts run the way `npm run synth` runs it: a real process writing cdktf.out, or failing readably. */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -29,6 +29,17 @@ describe("main.ts", () => {
     }
     const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")) as { stacks: Record<string, unknown> };
     expect(Object.keys(manifest.stacks).sort()).toEqual(["bootstrap", "dev", "prod", "training"]);
+  });
+
+  it("GIVEN a machine without terraform WHEN run THEN every stack still synthesizes (no synth-time binary check)", () => {
+    // Only node on PATH: cdktf's own DataResource would run `terraform version` per terraform_data and fail here.
+    const bin = join(temp, "node-only-bin");
+    mkdirSync(bin, { recursive: true });
+    if (!existsSync(join(bin, "node"))) symlinkSync(process.execPath, join(bin, "node"));
+    const outdir = join(temp, "out-no-terraform");
+    const result = runMain({ CDKTF_OUTDIR: outdir, PATH: bin, TERRAFORM_BIN: "" });
+    expect(result.status, result.stderr).toBe(0);
+    expect(existsSync(join(outdir, "stacks", "prod", "cdk.tf.json"))).toBe(true);
   });
 
   it("GIVEN the cdktf CLI WHEN `cdktf synth` runs (as `cdktf deploy` does first) THEN it synthesizes every stack", () => {

@@ -31,11 +31,12 @@
  */
 import { Eip } from "@cdktf/provider-aws/lib/eip";
 import { Instance } from "@cdktf/provider-aws/lib/instance";
-import { DataResource, Fn, TerraformCount, TerraformLocal, TerraformOutput, Token } from "cdktf";
+import { Fn, TerraformCount, TerraformLocal, TerraformOutput, Token } from "cdktf";
 import { Construct } from "constructs";
 import { AwsContext } from "../../src/aws-context";
 import { GtiError } from "../../src/errors";
 import { address } from "../../src/naming";
+import { TerraformData } from "../../src/terraform-data";
 import { VARIABLE_NAMES } from "../../src/variables";
 import { DLAMI_LOGIN_USER } from "./ami";
 import { type LaunchSpecProps, LaunchSpec, type LaunchUserData } from "./launch-spec";
@@ -100,12 +101,12 @@ export class TrainingCompute extends Construct {
   /** `aws_instance.compute_training` (counted: reference it through {@link instanceIdExpression}, never `.id`). */
   public readonly instance: Instance;
   /** `terraform_data.compute_run_id`: the generated run id, stable for the instance's lifetime. */
-  public readonly runIdData: DataResource;
+  public readonly runIdData: TerraformData;
   /**
    * `terraform_data.compute_launch_settings`: replaces the instance when `var.instance_type`, `var.use_spot` or (on
    * spot) `var.spot_max_price` changes.
    */
-  public readonly launchSettingsTrigger: DataResource;
+  public readonly launchSettingsTrigger: TerraformData;
   /** `local.compute_run_id`: `var.run_id`, else the generated id ("" without an instance). A token. */
   public readonly runId: string;
   /** `aws_eip.compute_training` (counted), when `elasticIp`. */
@@ -137,12 +138,15 @@ export class TrainingCompute extends Construct {
     const name = `${props.namePrefix}-gpu`;
 
     this.runIdData = address(
-      new DataResource(this, "RunId", { count: this.count, lifecycle: { ignoreChanges: ["input"] } }),
+      new TerraformData(this, "RunId", {
+        count: this.count,
+        // run-20250131-143005 (UTC), generated at the first apply, then frozen by ignore_changes.
+        input: 'run-${formatdate("YYYYMMDD-hhmmss", timestamp())}',
+        lifecycle: { ignoreChanges: ["input"] },
+      }),
       "compute",
       "run_id",
     );
-    // A plain string input (DataResource types it as a map): run-20250131-143005, UTC.
-    this.runIdData.addOverride("input", 'run-${formatdate("YYYYMMDD-hhmmss", timestamp())}');
     this.runId = address(
       new TerraformLocal(
         this,
@@ -153,7 +157,7 @@ export class TrainingCompute extends Construct {
       "run_id",
     ).asString;
     this.launchSettingsTrigger = address(
-      new DataResource(this, "LaunchSettingsTrigger", {
+      new TerraformData(this, "LaunchSettingsTrigger", {
         count: this.count,
         input: {
           instance_type: v.instanceType.stringValue,

@@ -2,7 +2,7 @@
  * The terraform harness itself, with a fake terraform binary (a shell script printing canned output), so detection
  * failures and JSON parsing are proven on any machine.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -14,6 +14,7 @@ import {
   terraformTest,
 } from "../src/testing/terraform";
 import { recordCheck, summarize } from "./support/terraform-report";
+import { WHOLE_STACK_FILES, environmentFilesFor, installTerraformSuite } from "./support/terraform-suites";
 
 const root = mkdtempSync(join(tmpdir(), "gti-harness-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -150,5 +151,25 @@ describe("the one-line summary", () => {
   it("GIVEN terraform available but no check recorded WHEN summarized THEN the line says NOT RUN", () => {
     const toolchain = { description: "terraform 1.11.4" } as TerraformToolchain;
     expect(summarize({ available: true, toolchain }, dir())).toMatch(/^Terraform checks: NOT RUN/);
+  });
+});
+
+describe("which terraform test files each stack runs", () => {
+  it("GIVEN the training stack WHEN installing the environment suite THEN every file is copied", () => {
+    const stackDir = dir();
+    const files = installTerraformSuite(stackDir, "environment", environmentFilesFor("training"));
+    expect(files).toEqual(readdirSync(join(__dirname, "terraform", "environment")).filter((f) => f.endsWith(".tftest.hcl")));
+    expect(readdirSync(join(stackDir, "tests")).filter((f) => f.endsWith(".tftest.hcl"))).toEqual(files);
+  });
+
+  it.each(["dev", "prod"])("GIVEN the %s stack WHEN installing the environment suite THEN only the whole-stack files are copied", (stack) => {
+    const stackDir = dir();
+    installTerraformSuite(stackDir, "environment", environmentFilesFor(stack));
+    expect(readdirSync(join(stackDir, "tests")).filter((f) => f.endsWith(".tftest.hcl"))).toEqual([...WHOLE_STACK_FILES].sort());
+    expect(readdirSync(join(stackDir, "tests", "mocks"))).toContain("aws.tfmock.hcl");
+  });
+
+  it("GIVEN a file the suite does not have WHEN installing THEN it fails naming it", () => {
+    expect(() => installTerraformSuite(dir(), "environment", ["nope.tftest.hcl"])).toThrow(/no nope\.tftest\.hcl in __tests__\/terraform\/environment\//);
   });
 });

@@ -10,16 +10,36 @@ export function suiteFor(stack: string): "bootstrap" | "environment" {
 }
 
 /**
- * Copies `__tests__/terraform/<suite>/*.tftest.hcl` to `<stackDir>/tests/` and the mocks to `<stackDir>/tests/mocks/`
- * (test files load them with `mock_provider "aws" { source = "./tests/mocks" }`). Returns the test file names.
+ * The env stack that runs every file of the `environment` suite. The module files (compute, registry, safety) test
+ * module code against the mock, the same code in every env, and cost seconds of CPU per plan; the other env stacks run
+ * {@link WHOLE_STACK_FILES} only: their own output is still validated, planned without an instance, with one on spot
+ * and on demand, applied and torn down (prevent_destroy), plus the fleet suites where they have a fleet.
  */
-export function installTerraformSuite(stackDir: string, suite: "bootstrap" | "environment"): string[] {
+export const FULL_SUITE_STACK = "training";
+
+/** The `environment` files every env stack runs: the ops scenarios, and the one apply (with its teardown). */
+export const WHOLE_STACK_FILES: readonly string[] = ["stack.tftest.hcl", "storage.tftest.hcl"];
+
+/** The `environment` suite's files a stack runs: all of them on {@link FULL_SUITE_STACK}, else {@link WHOLE_STACK_FILES}. */
+export function environmentFilesFor(stack: string): readonly string[] | undefined {
+  return stack === FULL_SUITE_STACK ? undefined : WHOLE_STACK_FILES;
+}
+
+/**
+ * Copies `__tests__/terraform/<suite>/*.tftest.hcl` (or only `files`) to `<stackDir>/tests/` and the mocks to
+ * `<stackDir>/tests/mocks/` (test files load them with `mock_provider "aws" { source = "./tests/mocks" }`). Returns the
+ * test file names.
+ */
+export function installTerraformSuite(stackDir: string, suite: "bootstrap" | "environment", files?: readonly string[]): string[] {
   const testsDir = join(stackDir, "tests");
   mkdirSync(join(testsDir, "mocks"), { recursive: true });
   for (const file of readdirSync(join(SUITES_DIR, "mocks"))) {
     copyFileSync(join(SUITES_DIR, "mocks", file), join(testsDir, "mocks", file));
   }
-  const files = readdirSync(join(SUITES_DIR, suite)).filter((file) => file.endsWith(".tftest.hcl"));
-  for (const file of files) copyFileSync(join(SUITES_DIR, suite, file), join(testsDir, file));
-  return files;
+  const available = readdirSync(join(SUITES_DIR, suite)).filter((file) => file.endsWith(".tftest.hcl"));
+  const missing = (files ?? []).filter((file) => !available.includes(file));
+  if (missing.length > 0) throw new Error(`no ${missing.join(", ")} in __tests__/terraform/${suite}/ (it has ${available.join(", ")})`);
+  const chosen = files ? available.filter((file) => files.includes(file)) : available;
+  for (const file of chosen) copyFileSync(join(SUITES_DIR, suite, file), join(testsDir, file));
+  return chosen;
 }

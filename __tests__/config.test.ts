@@ -244,6 +244,22 @@ const rules: readonly Rule[] = [
     /only helps multi-node training/,
   ],
   ["a malformed subnet id", { fleet: { subnetIds: ["sub-123"] } }, "fleet.subnetIds[0]", /not a subnet id/],
+  ["an empty subnet list", { fleet: { subnetIds: [] } }, "fleet.subnetIds", /leaves the fleet nowhere to launch/],
+  ["a fleet type listed twice", { fleet: { instanceTypes: ["g5.xlarge", "g6.xlarge", "g5.xlarge"] } }, "fleet.instanceTypes[2]", /g5\.xlarge is listed twice/],
+  [
+    "a placement group over every subnet",
+    { fleet: { mode: "multi-node", placementGroup: true } },
+    "fleet.subnetIds",
+    /cluster placement group lives in one availability zone.*none listed/,
+  ],
+  [
+    "a placement group over two subnets",
+    { fleet: { mode: "multi-node", placementGroup: true, subnetIds: ["subnet-0123456789abcdef0", "subnet-0fedcba9876543210"] } },
+    "fleet.subnetIds",
+    /exactly one subnet \(2 listed\)/,
+  ],
+  ["a drain timeout under AWS's 30 s", { fleet: { drainTimeoutSeconds: 10 } }, "fleet.drainTimeoutSeconds", /from 30 to 7200/],
+  ["a rendezvous timeout of 30 s", { fleet: { rendezvousTimeoutSeconds: 30 } }, "fleet.rendezvousTimeoutSeconds", /from 60 to 3600/],
   ["a bad e-mail", { safety: { alertEmails: ["not-an-email"] } }, "safety.alertEmails[0]", /not an e-mail address/],
   ["a zero budget", { safety: { monthlyBudgetUsd: 0 } }, "safety.monthlyBudgetUsd", /budget must be greater than 0/],
   ["a negative budget", { safety: { monthlyBudgetUsd: -5 } }, "safety.monthlyBudgetUsd", /budget must be greater than 0/],
@@ -328,6 +344,11 @@ describe("every configuration rule rejects its bad value", () => {
     const key = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
     const env = configWith({ storage: { kmsKeyArn: key }, registry: { kmsKeyArn: key } });
     expect([env.storage.kmsKeyArn, env.registry.kmsKeyArn]).toEqual([key, key]);
+  });
+
+  it("GIVEN a multi-node fleet in a placement group with one subnet WHEN parsed THEN it is accepted, with the fleet defaults", () => {
+    const env = configWith({ fleet: { enabled: true, mode: "multi-node", placementGroup: true, subnetIds: ["subnet-0123456789abcdef0"] } });
+    expect(env.fleet).toMatchObject({ placementGroup: true, masterPort: 29500, rendezvousTimeoutSeconds: 600, drainTimeoutSeconds: 300 });
   });
 
   it("GIVEN stop with a persistent request WHEN parsed THEN it is accepted", () => {

@@ -184,6 +184,23 @@ describe("bootstrap stack", () => {
   });
 });
 
+describe("modules wired together", () => {
+  it.each(["dev", "prod"] as const)("GIVEN fleet env %s WHEN synthesized THEN the runtime guard may terminate members of that fleet only", async (name) => {
+    const { json } = synthEnvironment(await realEnvironment(name));
+    const statements = (dataOf(json, "aws_iam_policy_document", "safety_guard_terminate_fleet_members").statement ?? []) as {
+      actions: string[];
+      resources: string[];
+    }[];
+    expect(statements.map((s) => s.actions)).toEqual([["autoscaling:TerminateInstanceInAutoScalingGroup"]]);
+    expect(statements[0]?.resources).toEqual(["${aws_autoscaling_group.fleet.arn}"]);
+  });
+
+  it("GIVEN env training (no fleet) WHEN synthesized THEN the guard has no fleet permission and there is no group", async () => {
+    const { json } = synthEnvironment(await realEnvironment("training"));
+    expect(addressesIn(json).filter((a) => a.includes("fleet"))).toEqual([]);
+  });
+});
+
 describe("readable Terraform addresses", () => {
   it.each(["bootstrap", ...ENVIRONMENTS])("GIVEN stack %s WHEN synthesized THEN no address carries a cdktf hash", async (name) => {
     const { json } = name === "bootstrap" ? synthBootstrap(await realEnvironments()) : synthEnvironment(await realEnvironment(name));

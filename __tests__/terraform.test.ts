@@ -16,7 +16,7 @@ import {
   terraformValidate,
 } from "../src/testing/terraform";
 import { realEnvironments } from "./support/envs";
-import { environmentFilesFor, installTerraformSuite, suiteFor } from "./support/terraform-suites";
+import { environmentFilesFor, installFleetSuites, installTerraformSuite, suiteFor } from "./support/terraform-suites";
 import { recordCheck } from "./support/terraform-report";
 
 const detection = inject("terraform");
@@ -61,6 +61,9 @@ describe.skipIf(!detection.available)(title, () => {
     await Promise.all(
       STACKS.map(async (stack) => {
         installTerraformSuite(app.stackDir(stack), suiteFor(stack), suiteFor(stack) === "environment" ? environmentFilesFor(stack) : undefined);
+        // Spot fleet suites, on the stacks of envs with a fleet (dev, prod), with each env's maximum.
+        const fleet = environments.find((env) => env.name === stack)?.fleet;
+        if (fleet) installFleetSuites(app.stackDir(stack), fleet);
         await terraformInit(toolchain, app.stackDir(stack));
       }),
     );

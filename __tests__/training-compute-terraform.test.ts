@@ -4,29 +4,13 @@
  * message. `__tests__/terraform/environment/compute.tftest.hcl` covers the full stacks (plans, an apply, failures).
  * Skips, saying why, where terraform is not available.
  */
-import { spawnSync } from "node:child_process";
-import { TerraformStack } from "cdktf";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type SynthesizedApp, synthesizeToDisk } from "../src/testing/synth";
-import { type TerraformToolchain, runTerraform } from "../src/testing/terraform";
+import type { SynthesizedApp } from "../src/testing/synth";
+import type { TerraformToolchain } from "../src/testing/terraform";
 import { TrainingVariables } from "../src/variables";
+import { consoleWith, initializedStack } from "./support/terraform-console";
 
 const detection = inject("terraform");
-
-/** `terraform console` with `-var` values, evaluating `expression`; stdout and stderr without colors. */
-function consoleWith(toolchain: TerraformToolchain, dir: string, vars: Record<string, string | number>, expression = "1") {
-  const args = ["console", ...Object.entries(vars).flatMap(([name, value]) => ["-var", `${name}=${value}`])];
-  const result = spawnSync(toolchain.binary, args, {
-    cwd: dir,
-    input: `${expression}\n`,
-    encoding: "utf8",
-    timeout: 60_000,
-    env: { ...process.env, TF_CLI_CONFIG_FILE: toolchain.cliConfigFile, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", NO_COLOR: "1" },
-  });
-  // eslint-disable-next-line no-control-regex
-  const plain = (text: string) => text.replace(/\x1b\[[0-9;]*m/g, "").replace(/│ ?/g, "").replace(/\s+/g, " ");
-  return { status: result.status, stdout: plain(result.stdout ?? ""), stderr: plain(result.stderr ?? "") };
-}
 
 describe.skipIf(!detection.available)("training variables under the real terraform", () => {
   const toolchain = (detection as { toolchain: TerraformToolchain }).toolchain;
@@ -34,14 +18,10 @@ describe.skipIf(!detection.available)("training variables under the real terrafo
   let dir: string;
 
   beforeAll(async () => {
-    app = synthesizeToDisk((a) => {
-      const stack = new TerraformStack(a, "variables");
-      new TrainingVariables(stack, "Variables", { defaults: { instanceType: "g6.xlarge" } });
-    });
-    dir = app.stackDir("variables");
     // The local backend initialized for real (console needs it); no provider to install.
-    const init = await runTerraform(toolchain, dir, ["init", "-input=false", "-no-color"]);
-    if (init.code !== 0) throw new Error(`terraform init failed:\n${init.stderr || init.stdout}`);
+    ({ app, dir } = await initializedStack(toolchain, "variables", (stack) => {
+      new TrainingVariables(stack, "Variables", { defaults: { instanceType: "g6.xlarge" } });
+    }));
   });
 
   afterAll(() => app?.cleanup());

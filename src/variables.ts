@@ -122,8 +122,8 @@ export class TrainingVariables extends Construct {
       "false destroys them; the buckets, repository, role and network stay.",
     ]);
     this.useSpot = this.variable(n.useSpot, VariableType.BOOL, d.useSpot, [
-      "Run on spot capacity (the env's compute.spot request; an interrupted run resumes from its last checkpoint).",
-      "false runs on demand.",
+      "Run on spot capacity: the single instance through the env's compute.spot request, a fleet's nodes above",
+      "on_demand_base_capacity (an interrupted run resumes from its last checkpoint). false runs everything on demand.",
     ]);
     this.instanceType = this.variable(
       n.instanceType,
@@ -233,17 +233,32 @@ export class TrainingVariables extends Construct {
     description: readonly string[],
     validation: { condition: string; errorMessage: string }[] = [],
   ): TerraformVariable {
-    return address(
-      new TerraformVariable(this, name, {
-        type,
-        default: defaultValue,
-        nullable: false,
-        description: description.join(" "),
-        validation: validation.length > 0 ? validation : undefined,
-      }),
-      name,
-    );
+    return defineVariable(this, name, type, defaultValue, description, validation);
   }
+}
+
+/**
+ * A variable the way this project writes them: addressed `var.<name>`, `nullable = false`, a description (the lines
+ * joined), and `validation` blocks when given. Shared by {@link TrainingVariables} and the fleet's variables.
+ */
+export function defineVariable(
+  scope: Construct,
+  name: string,
+  type: string,
+  defaultValue: unknown,
+  description: readonly string[],
+  validation: readonly { condition: string; errorMessage: string }[] = [],
+): TerraformVariable {
+  return address(
+    new TerraformVariable(scope, name, {
+      type,
+      default: defaultValue,
+      nullable: false,
+      description: description.join(" "),
+      validation: validation.length > 0 ? [...validation] : undefined,
+    }),
+    name,
+  );
 }
 
 /**

@@ -14,9 +14,10 @@
 #   RESUME_FROM     optional  empty on a fresh run, otherwise an existing path (usually a checkpoint-<step>/
 #                             directory) that the trainer restores from; passed through unchanged
 #   HF_TOKEN        optional  Hugging Face token, passed through to the trainer; never printed
-#   Multi-node (torchrun): NNODES, NODE_RANK, MASTER_ADDR, MASTER_PORT, NPROC_PER_NODE. With NNODES > 1 the
-#   entrypoint requires NODE_RANK, MASTER_ADDR and MASTER_PORT and the command should be a torchrun command that
-#   uses them (see Dockerfile.gpu). NNODES unset or 1 means a single node.
+#   Multi-node (torchrun): NNODES, MIN_NNODES, NODE_RANK, MASTER_ADDR, MASTER_PORT, NPROC_PER_NODE, RDZV_JOIN_TIMEOUT.
+#   With NNODES > 1 the entrypoint requires NODE_RANK, MASTER_ADDR and MASTER_PORT and the command should be a
+#   torchrun command with the c10d rendezvous on MASTER_ADDR:MASTER_PORT (see Dockerfile.gpu). NNODES unset or 1
+#   means a single node.
 #
 # Signals: on a spot interruption the runtime stops the container, which sends SIGTERM to this script (PID 1).
 # It is forwarded to the training process, which must save a checkpoint under CHECKPOINT_DIR within ~30 s and exit.

@@ -201,9 +201,9 @@ describe("bootstrap: failures", () => {
   });
 
   it("GIVEN an unsupported GTI_MODE WHEN bootstrapping THEN FAILURE names the mode step", async () => {
-    sandbox = await instance({ config: { GTI_MODE: "fleet-multinode" } });
+    sandbox = await instance({ config: { GTI_MODE: "cluster" } });
     expect((await bootstrap()).code).not.toBe(0);
-    expect(sandbox.marker()).toMatchObject({ status: "FAILURE", reason: "bootstrap_failed:mode", mode: "fleet-multinode" });
+    expect(sandbox.marker()).toMatchObject({ status: "FAILURE", reason: "bootstrap_failed:mode", mode: "cluster" });
   });
 
   it("GIVEN the run already succeeded WHEN a new instance bootstraps THEN it skips the pull and the data sync", async () => {

@@ -1,5 +1,5 @@
 /** Puts the project's `terraform test` suites and mocks next to a synthesized stack. */
-import { copyFileSync, mkdirSync, readdirSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 const SUITES_DIR = join(__dirname, "..", "terraform");
@@ -42,4 +42,36 @@ export function installTerraformSuite(stackDir: string, suite: "bootstrap" | "en
   const chosen = files ? available.filter((file) => files.includes(file)) : available;
   for (const file of chosen) copyFileSync(join(SUITES_DIR, suite, file), join(testsDir, file));
   return chosen;
+}
+
+/** What the fleet suites need to know of an env (its `fleet` config). */
+export interface FleetSuiteSettings {
+  readonly enabled: boolean;
+  readonly maxInstances: number;
+  readonly mode: "independent" | "multi-node";
+}
+
+/**
+ * For a stack whose env has a fleet: copies `__tests__/terraform/fleet/*.tftest.hcl` (and `fleet-multinode/` for a
+ * multi-node fleet) to `<stackDir>/tests/`, and writes `tests/fleet.auto.tfvars` with the env's maximum
+ * (`fleet_max_instances`, a test-only variable: the runs prove each env's exact boundary). Returns the test file
+ * names; none for an env without a fleet. Call after {@link installTerraformSuite} (which creates the mocks).
+ */
+export function installFleetSuites(stackDir: string, fleet: FleetSuiteSettings): string[] {
+  if (!fleet.enabled) return [];
+  const testsDir = join(stackDir, "tests");
+  mkdirSync(testsDir, { recursive: true });
+  const suites = fleet.mode === "multi-node" ? ["fleet", "fleet-multinode"] : ["fleet"];
+  const files: string[] = [];
+  for (const suite of suites) {
+    for (const file of readdirSync(join(SUITES_DIR, suite)).filter((f) => f.endsWith(".tftest.hcl"))) {
+      copyFileSync(join(SUITES_DIR, suite, file), join(testsDir, file));
+      files.push(file);
+    }
+  }
+  writeFileSync(
+    join(testsDir, "fleet.auto.tfvars"),
+    `# Written by __tests__/support/terraform-suites.ts: this env's fleet.maxInstances, for the fleet test runs.\nfleet_max_instances = ${fleet.maxInstances}\n`,
+  );
+  return files;
 }

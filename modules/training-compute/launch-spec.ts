@@ -81,6 +81,11 @@ export interface UserDataOptions {
    * else generates one
    */
   readonly runId?: string;
+  /**
+   * Entries appended to the runtime configuration after the shared ones (e.g. the fleet's `GTI_FLEET_*`); a key may
+   * appear once. Interpolated values need a `maxLength` for the size budget. @default none
+   */
+  readonly extraEnv?: readonly RuntimeEnvEntry[];
 }
 
 /** The user data of one runtime mode. */
@@ -209,7 +214,7 @@ export class LaunchSpec extends Construct {
   public readonly grants: readonly Grant[];
 
   private readonly props: LaunchSpecProps;
-  private readonly userDataByMode = new Map<string, { readonly built: LaunchUserData; readonly runId: string }>();
+  private readonly userDataByMode = new Map<string, { readonly built: LaunchUserData; readonly signature: string }>();
   private runtimeFilesRef?: string;
 
   public constructor(scope: Construct, id: string, props: LaunchSpecProps) {
@@ -355,17 +360,21 @@ export class LaunchSpec extends Construct {
   public userData(options: UserDataOptions): LaunchUserData {
     const { mode } = options;
     const runId = options.runId ?? "";
+    const extraEnv = options.extraEnv ?? [];
+    const signature = JSON.stringify([runId, extraEnv]);
     const existing = this.userDataByMode.get(mode);
     if (existing) {
-      if (existing.runId !== runId) {
-        throw new GtiError(`User data for runtime mode "${mode}" was already built with another run id. Fix: build it once per mode.`);
+      if (existing.signature !== signature) {
+        throw new GtiError(
+          `User data for runtime mode "${mode}" was already built with another run id or other extra entries. Fix: build it once per mode.`,
+        );
       }
       return existing.built;
     }
     if (!/^[a-z][a-z0-9-]{0,30}$/.test(mode)) {
       throw new GtiError(`Invalid runtime mode "${mode}": lowercase letters, digits and hyphens, starting with a letter. Fix: use e.g. "single".`);
     }
-    const env = this.runtimeEnv(mode, runId);
+    const env = this.runtimeEnv(mode, runId, extraEnv);
     const rendered = renderUserData(this.runtimeFiles, env, [
       `${this.props.project} ${this.props.environment}: GPU training instance, runtime mode ${mode} (training-compute module)`,
     ]);
@@ -383,7 +392,7 @@ export class LaunchSpec extends Construct {
       runtimeSha256: rendered.runtimeSha256,
       encodings: rendered.encodings,
     };
-    this.userDataByMode.set(mode, { built, runId });
+    this.userDataByMode.set(mode, { built, signature });
     return built;
   }
 
@@ -402,8 +411,8 @@ export class LaunchSpec extends Construct {
     return this.runtimeFilesRef;
   }
 
-  /** The runtime configuration (`/etc/gpu-training/runtime.env`) of a mode, in file order. */
-  public runtimeEnv(mode: string, runId = ""): RuntimeEnvEntry[] {
+  /** The runtime configuration (`/etc/gpu-training/runtime.env`) of a mode, in file order (`extraEnv` last). */
+  public runtimeEnv(mode: string, runId = "", extraEnv: readonly RuntimeEnvEntry[] = []): RuntimeEnvEntry[] {
     const { props } = this;
     const context = AwsContext.of(this);
     return [
@@ -425,7 +434,18 @@ export class LaunchSpec extends Construct {
       { key: "GTI_LOG_GROUP", value: this.logGroupName },
       { key: "GTI_METRICS_NAMESPACE", value: this.metricsNamespace },
       { key: "GTI_NVME_MOUNT", value: DLAMI_NVME_MOUNT },
+      ...extraEnv,
     ];
+  }
+
+  /**
+   * The `image_id` of a launch template: `resolve:ssm:<the DLAMI's public parameter>`, which EC2 (and Auto Scaling)
+   * resolve at each launch, or the explicit AMI id. With the parameter the template never changes when AWS publishes
+   * a new DLAMI (no instance refresh of running nodes), and every new node boots the latest: the single instance's
+   * drift policy (`ignore_changes = [ami]`), for a launch template.
+   */
+  public get launchTemplateImageId(): string {
+    return this.amiParameterName ? `resolve:ssm:${this.amiParameterName}` : this.amiId;
   }
 
   /** Session Manager, logs and metrics, the token, and shutting itself down. */

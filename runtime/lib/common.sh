@@ -37,7 +37,9 @@ load_config() {
     "${GTI_CHECKPOINT_INTERVAL_SECONDS:=$((GTI_CHECKPOINT_INTERVAL_MINUTES * 60))}" "${GTI_SPOT_POLL_SECONDS:=5}" \
     "${GTI_IMDS_ENDPOINT:=http://169.254.169.254}" "${GTI_IMDS_TOKEN_TTL:=21600}" "${GTI_IMDS_TIMEOUT:=2}" \
     "${GTI_IMDS_RETRIES:=3}" "${GTI_AWS_CLI:=aws}" "${GTI_S3_RETRIES:=5}" "${GTI_S3_BACKOFF_SECONDS:=2}" \
-    "${GTI_NVME_WAIT_SECONDS:=15}" "${GTI_STOP_WAIT_SECONDS:=150}" "${GTI_MARKER_LOG_LINES:=20}"
+    "${GTI_NVME_WAIT_SECONDS:=15}" "${GTI_STOP_WAIT_SECONDS:=150}" "${GTI_MARKER_LOG_LINES:=20}" \
+    "${GTI_FLEET_ASG_NAME:=}" "${GTI_FLEET_LIFECYCLE_HOOK:=}" "${GTI_FLEET_MASTER_PORT:=29500}" \
+    "${GTI_FLEET_RENDEZVOUS_TIMEOUT_SECONDS:=600}" "${GTI_FLEET_POLL_SECONDS:=10}" "${GTI_FLEET_REJOINS:=5}"
   [ -n "${GTI_OUTPUTS_BUCKET:-}" ] || die "GTI_OUTPUTS_BUCKET is not set in $f"
   IMDS=$GTI_IMDS_ENDPOINT AWS=$GTI_AWS_CLI GRACE=$GTI_SPOT_GRACE_SECONDS GTI_DATA_PREFIX=${GTI_DATA_PREFIX%/}/
   NVME=$R$GTI_NVME_MOUNT
@@ -91,9 +93,10 @@ resolve_run() { # config > cached > RunId tag > generated (never the instance id
   if [ -n "$GTI_RUN_ID" ]; then RUN_ID=$GTI_RUN_ID RUN_SRC=config
   elif [ -s "$f" ]; then read -r RUN_ID RUN_SRC <"$f"
   elif RUN_ID=$(imds_get meta-data/tags/instance/RunId) && [ -n "$RUN_ID" ]; then RUN_SRC=tag
+  elif [ "$GTI_MODE" = fleet-independent ] && adopt; then RUN_SRC=adopted
   else
-    RUN_ID=run-$(ts %Y%m%d-%H%M%S)-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n') RUN_SRC=generated
-    log "WARNING: no GTI_RUN_ID or RunId tag: generated $RUN_ID"
+    RUN_ID=${GTI_FLEET_ASG_NAME:-run}-$(ts %Y%m%d-%H%M%S)-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n') RUN_SRC=generated
+    log "no GTI_RUN_ID or RunId tag: generated $RUN_ID"
   fi
   [[ $RUN_ID =~ ^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$ ]] || die "invalid run id '$RUN_ID'"
   echo "$RUN_ID $RUN_SRC" >"$f"
@@ -122,10 +125,10 @@ retry() {
 s3x() { local w=$1; shift; retry "$w" s3ok "$@"; }
 s3ok() { quiet "$AWS" s3 "$@" --only-show-errors || [ $? = 2 ]; } # 2: files vanished while syncing
 
-s3_keys() {
+s3_keys() { # PREFIX [QUERY]: the keys (or the QUERY's values) one level under PREFIX
   local out
   out=$(REPORT=/dev/null RETRIES=3 retry list quiet2 "$AWS" s3api list-objects-v2 --bucket "$GTI_OUTPUTS_BUCKET" \
-    --prefix "$1" --delimiter / --query 'Contents[].Key' --output text) || return 1
+    --prefix "$1" --delimiter / --query "${2:-Contents[].Key}" --output text) || return 1
   echo "${out//$'\t'/$'\n'}"
 }
 quiet2() { "$@" 2>>"$LOG_FILE"; }
@@ -145,7 +148,7 @@ ckpt_index() { # "<newest mtime> <fingerprint> <name>"; tmp* and .* are in progr
 
 # LATEST.json: the newest checkpoint unchanged during a successful sync (and SETTLE s before). README: completeness
 sync_checkpoints() {
-  local settle=${1:-$GTI_CHECKPOINT_SETTLE_SECONDS} start before newest name type=file
+  local settle=${1:-$GTI_CHECKPOINT_SETTLE_SECONDS} start before newest name type=file s3
   [ -d "$CKPT" ] || return 0
   start=$(now)
   before=$(ckpt_index)
@@ -154,9 +157,16 @@ sync_checkpoints() {
     sort -n | tail -n 1)
   [ -n "$newest" ] && [ "$newest" != "$(rd latest)" ] || return 0
   name=${newest#* * }
+  # Multi-node: every node syncs (torchrun's global rank 0, which saves, may be any node); LATEST.json only moves forward
+  if [ "$GTI_MODE" = fleet-multinode ] && s3=$(quiet2 "$AWS" s3 cp "$S3RUN/checkpoints/LATEST.json" -) &&
+    awk -F'"mtime":' -v m="${newest%% *}" 'NF > 1 && $2 + 0 > m + 0 { f = 1 } END { exit !f }' <<<"$s3"; then
+    echo "$newest" >"$STATE/latest"
+    log "checkpoint $name is in S3; LATEST.json keeps a newer one"
+    return 0
+  fi
   if [ -d "$CKPT/$name" ]; then type=dir; fi
-  printf '{"run_id":%s,"checkpoint":%s,"type":"%s","synced_at":"%s","instance_id":%s}\n' "$(js "$RUN_ID")" \
-    "$(js "$name")" "$type" "$(ts)" "$(js "$(instance_id)")" >"$STATE/LATEST.json"
+  printf '{"run_id":%s,"checkpoint":%s,"type":"%s","mtime":%s,"synced_at":"%s","instance_id":%s}\n' "$(js "$RUN_ID")" \
+    "$(js "$name")" "$type" "${newest%% *}" "$(ts)" "$(js "$(instance_id)")" >"$STATE/LATEST.json"
   s3x LATEST.json cp "$STATE/LATEST.json" "$S3RUN/checkpoints/" || return 1
   echo "$newest" >"$STATE/latest"
   log "checkpoint $name is complete and in S3"
@@ -231,24 +241,18 @@ finalize() {
     retry logs upload_logs || true
     failed=$(tail -n "+$from" "$STATE/sync-report" | awk '$3 == "failed" { printf "%s%s", s, $1; s = "," }')
     [ -n "$failed" ] && [ "$kind" = SUCCESS ] && kind=FAILURE reason=sync_failed
-    write_marker "$kind" "$rc" "$reason" || failed+="${failed:+,}marker"
+    if leader; then write_marker "$kind" "$rc" "$reason" || failed+="${failed:+,}marker"
+    else log "node rank $(rd rank): no marker, rank 0 writes it"; fi
     upload_logs || true
     echo "$kind $failed" >"$STATE/finalized"
   fi
   exec 8>&-
 }
 
-# Mode hooks: fleet modes add peer discovery and ASG-aware shutdown here.
+# Mode hooks (README "Fleet mode at runtime"): fleet modes in lib/fleet.sh
 MODE_DOCKER_ARGS=()
-mode_check() { [ "$GTI_MODE" = single ] || { log "unsupported GTI_MODE '$GTI_MODE'"; return 1; }; }
-mode_prepare() { :; } # e.g. MODE_DOCKER_ARGS=(-e NNODES=2 -e MASTER_ADDR=...)
-mode_shutdown() {     # this instance only
-  local id
-  if id=$(meta instance-id) && log "terminating $id" &&
-    RETRIES=3 retry terminate quiet "$AWS" ec2 terminate-instances --instance-ids "$id"; then return 0; fi
-  log "could not terminate: powering off"
-  systemctl poweroff
-}
+# shellcheck source-path=SCRIPTDIR source=fleet.sh
+. "$GTI_HOME/lib/fleet.sh"
 
 finish() { # finish KIND RC REASON: finalize, then shut down if the outcome says so; fails on FAILURE
   local k f

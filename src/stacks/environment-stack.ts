@@ -7,11 +7,13 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { S3Backend, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { TrainingCompute, instanceMetadataTagKeyProblems } from "../../modules/training-compute";
+import { TrainingFleet } from "../../modules/training-fleet";
 import { TrainingRegistry } from "../../modules/training-registry";
 import { TrainingSafety } from "../../modules/training-safety";
 import { TrainingStorage } from "../../modules/training-storage";
 import type { EnvironmentConfig } from "../config/schema";
 import { GtiError } from "../errors";
+import { FleetVariables } from "../fleet-variables";
 import { applyPolicy } from "../policy";
 import { REQUIRED_TERRAFORM_VERSION, stateKey } from "../state";
 import { TrainingVariables } from "../variables";
@@ -37,6 +39,10 @@ export class TrainingEnvironmentStack extends TerraformStack {
   public readonly variables: TrainingVariables;
   /** training-compute: the single GPU instance and the launch configuration the fleet shares. */
   public readonly compute: TrainingCompute;
+  /** `desired_instances` and `on_demand_base_capacity`; only in envs with `fleet.enabled`. */
+  public readonly fleetVariables: FleetVariables | undefined;
+  /** training-fleet: the spot fleet (auto-scaling group); only in envs with `fleet.enabled`. */
+  public readonly fleet: TrainingFleet | undefined;
   /** training-safety: runtime guard, alerts topic, idle-GPU and guard alarms, budget, dashboard. */
   public readonly safety: TrainingSafety;
 
@@ -117,6 +123,34 @@ export class TrainingEnvironmentStack extends TerraformStack {
       logRetentionDays: config.safety.logRetentionDays,
     });
 
+    // Spot fleet mode: only where the env enables it (no fleet resources, variables or outputs otherwise).
+    const { fleet } = config;
+    if (fleet.enabled) {
+      this.fleetVariables = new FleetVariables(this, "FleetVariables", {
+        maxInstances: fleet.maxInstances,
+        environment: config.name,
+        desiredInstances: fleet.desiredInstances,
+        onDemandBaseCapacity: fleet.onDemandBaseCapacity,
+      });
+      this.fleet = new TrainingFleet(this, "Fleet", {
+        namePrefix,
+        launchSpec: this.compute.launchSpec,
+        variables: this.variables,
+        fleetVariables: this.fleetVariables,
+        tags: defaultTags(config),
+        instanceTypes: fleet.instanceTypes,
+        mode: fleet.mode,
+        placementGroup: fleet.placementGroup,
+        subnetIds: fleet.subnetIds,
+        masterPort: fleet.masterPort,
+        rendezvousTimeoutSeconds: fleet.rendezvousTimeoutSeconds,
+        drainTimeoutSeconds: fleet.drainTimeoutSeconds,
+      });
+    } else {
+      this.fleetVariables = undefined;
+      this.fleet = undefined;
+    }
+
     // Last: the safety nets watch what the modules above create.
     const { safety } = config;
     this.safety = new TrainingSafety(this, "Safety", {
@@ -125,6 +159,7 @@ export class TrainingEnvironmentStack extends TerraformStack {
       environment: config.name,
       compute: this.compute,
       variables: this.variables,
+      ...(this.fleet ? { fleet: this.fleet } : {}),
       alertEmails: safety.alertEmails,
       monthlyBudgetUsd: safety.monthlyBudgetUsd,
       kmsKeyArn: safety.kmsKeyArn,

@@ -4,8 +4,8 @@
  * The token flow is enforced like the real one: `PUT /latest/api/token` with `X-aws-ec2-metadata-token-ttl-seconds`
  * (1..21600) returns a token that expires after that TTL; every GET under /latest/ without a valid, unexpired
  * `X-aws-ec2-metadata-token` gets 401. Unknown paths get 404 (how IMDS says "nothing pending"). Values can be set
- * and removed mid-test (spot notices, rebalance recommendations). `serveFile` adds token-free downloads (e.g. a fake
- * CloudWatch agent package) on the same server.
+ * and removed mid-test (spot notices, rebalance recommendations, an auto-scaling group's target lifecycle state).
+ * `serveFile` adds token-free downloads (e.g. a fake CloudWatch agent package) on the same server.
  */
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -69,6 +69,14 @@ export class FakeImds {
   /** Posts an EC2 instance rebalance recommendation. */
   rebalance(noticeTime = new Date().toISOString().replace(/\.\d+Z$/, "Z")): void {
     this.set("meta-data/events/recommendations/rebalance", JSON.stringify({ noticeTime }));
+  }
+
+  /**
+   * `meta-data/autoscaling/target-lifecycle-state` of an auto-scaling group member: "InService", "Terminated" (the
+   * group is terminating it: a termination lifecycle hook holds it in Terminating:Wait), ...; `undefined`: not a member.
+   */
+  targetLifecycleState(state: string | undefined): void {
+    this.set("meta-data/autoscaling/target-lifecycle-state", state);
   }
 
   /** Serves a token-free file at `path` (e.g. "/downloads/agent.deb"). */

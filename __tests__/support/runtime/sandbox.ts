@@ -2,7 +2,9 @@
  * A throw-away machine for the on-instance runtime tests: a temp dir as GTI_ROOT, a directory standing in for S3, a
  * PATH of stubs (stubs/stub.sh) that record their calls and can be told to fail or be slow, a fake IMDS server, and
  * the config file the compute module would write. Scripts run for real (bash runtime/bin/...), asynchronously, so
- * the fake IMDS server (in this process) keeps answering.
+ * the fake IMDS server (in this process) keeps answering. Fleet tests give each node its own sandbox (`peerOf`): its
+ * own IMDS and disk, the first node's S3 and "AWS world" (the auto-scaling group and its instances, a JSON file the
+ * `aws` stub reads and changes: see {@link AwsWorld}).
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -32,6 +34,7 @@ export const FAST_KNOBS: Record<string, string> = {
   GTI_S3_BACKOFF_SECONDS: "0.05",
   GTI_NVME_WAIT_SECONDS: "0",
   GTI_STOP_WAIT_SECONDS: "20",
+  GTI_FLEET_POLL_SECONDS: "0.1",
   FAKE_STEP_SECONDS: "0.05",
 };
 
@@ -59,6 +62,58 @@ export interface SandboxOptions {
   /** runtime.env values on top of the defaults (a value of `undefined` removes the key). */
   config?: Record<string, string | undefined>;
   imds?: FakeImdsOptions;
+  /** Another node of the same fleet: this sandbox uses its S3 directory and its AWS world. */
+  peerOf?: Sandbox;
+}
+
+/** One instance of a fleet, for {@link fleetWorld}. */
+export interface FleetNode {
+  id: string;
+  ip: string;
+  /** EC2 LaunchTime, e.g. "2025-01-01T10:00:00+00:00". */
+  launched: string;
+  /** Its lifecycle state in the group ("InService", "Pending:Wait", ...); null: not a member of the group. */
+  state?: string | null;
+  /** EC2 state name. @default "running" */
+  ec2State?: string;
+}
+
+/** What the `aws` stub knows about EC2 Auto Scaling and EC2 (API shapes; stubs/fake-aws.cjs). */
+export interface AwsWorld {
+  groups: {
+    AutoScalingGroupName: string;
+    DesiredCapacity: number;
+    LifecycleHooks: string[];
+    Instances: { InstanceId: string; LifecycleState: string }[];
+  }[];
+  instances: {
+    InstanceId: string;
+    PrivateIpAddress: string;
+    LaunchTime: string;
+    State: { Name: string };
+    Tags: { Key: string; Value: string }[];
+  }[];
+}
+
+/** A group `asg` (termination hook `<asg>-drain`) of desired capacity `desired` with these instances. */
+export function fleetWorld(asg: string, desired: number, nodes: FleetNode[]): AwsWorld {
+  return {
+    groups: [
+      {
+        AutoScalingGroupName: asg,
+        DesiredCapacity: desired,
+        LifecycleHooks: [`${asg}-drain`],
+        Instances: nodes.filter((n) => n.state !== null).map((n) => ({ InstanceId: n.id, LifecycleState: n.state ?? "InService" })),
+      },
+    ],
+    instances: nodes.map((n) => ({
+      InstanceId: n.id,
+      PrivateIpAddress: n.ip,
+      LaunchTime: n.launched,
+      State: { Name: n.ec2State ?? "running" },
+      Tags: n.state === null ? [] : [{ Key: "aws:autoscaling:groupName", Value: asg }],
+    })),
+  };
 }
 
 export interface Marker {
@@ -85,14 +140,18 @@ export class Sandbox {
   readonly s3: string;
   readonly state: string;
   readonly bin: string;
+  /** The AWS world file (shared by the nodes of a fleet). */
+  readonly worldFile: string;
   private readonly children = new Set<ChildProcess>();
 
   private constructor(
     readonly dir: string,
     readonly imds: FakeImds,
+    peer?: Sandbox,
   ) {
     this.root = join(dir, "root");
-    this.s3 = join(dir, "s3");
+    this.s3 = peer?.s3 ?? join(dir, "s3");
+    this.worldFile = peer?.worldFile ?? join(dir, "aws-world.json");
     this.state = join(dir, "stub-state");
     this.bin = join(dir, "bin");
     for (const d of [this.root, this.bin, join(this.s3, OUTPUTS_BUCKET), join(this.s3, DATA_BUCKET), this.state]) {
@@ -107,7 +166,7 @@ export class Sandbox {
 
   static async create(options: SandboxOptions = {}): Promise<Sandbox> {
     const imds = await FakeImds.start(options.imds);
-    const sandbox = new Sandbox(mkdtempSync(join(tmpdir(), "gti-runtime-")), imds);
+    const sandbox = new Sandbox(mkdtempSync(join(tmpdir(), "gti-runtime-")), imds, options.peerOf);
     sandbox.writeConfig(options.config ?? {});
     return sandbox;
   }
@@ -154,6 +213,7 @@ export class Sandbox {
       GTI_CW_AGENT_URL: `${this.imds.endpoint}/downloads/amazon-cloudwatch-agent.deb`,
       STUB_STATE: this.state,
       FAKE_S3: this.s3,
+      FAKE_AWS_WORLD: this.worldFile,
       FAKE_TRAINER: join(STUBS_DIR, "fake-trainer.sh"),
       ...FAST_KNOBS,
       ...extra,
@@ -231,6 +291,16 @@ export class Sandbox {
     mkdirSync(join(full, ".."), { recursive: true });
     writeFileSync(full, content, mode === undefined ? undefined : { mode });
     return full;
+  }
+
+  /** Replaces the AWS world (auto-scaling groups and instances) the `aws` stub answers from. */
+  setWorld(world: AwsWorld): void {
+    writeFileSync(this.worldFile, JSON.stringify(world, null, 2));
+  }
+
+  /** The AWS world as the stubs left it (e.g. after terminate-instance-in-auto-scaling-group). */
+  world(): AwsWorld {
+    return JSON.parse(readFileSync(this.worldFile, "utf8")) as AwsWorld;
   }
 
   /** A stub-state file that steers the stubs (e.g. "lsblk", "secret", "docker-runtimes"). */

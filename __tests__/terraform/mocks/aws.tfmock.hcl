@@ -148,6 +148,21 @@ mock_resource "aws_secretsmanager_secret" {
   }
 }
 
+# training-fleet: the launch template (its first version) and the auto-scaling group, in the shapes AWS returns.
+mock_resource "aws_launch_template" {
+  defaults = {
+    id             = "lt-0123456789abcdef0"
+    arn            = "arn:aws:ec2:us-east-1:123456789012:launch-template/lt-0123456789abcdef0"
+    latest_version = 1
+  }
+}
+
+mock_resource "aws_autoscaling_group" {
+  defaults = {
+    arn = "arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:01234567-89ab-cdef-0123-456789abcdef:autoScalingGroupName/mock-fleet"
+  }
+}
+
 # training-safety: the alerts topic and its key, the runtime guard, its rules and the alarms, in the shapes AWS returns
 # (the provider validates the ARNs they feed: alarm actions, the invoke config's destination, permissions, targets).
 mock_resource "aws_sns_topic" {

@@ -2,6 +2,15 @@
 import { z } from "zod";
 import { gpuInstanceType, intInRange, rule } from "./common";
 
+/**
+ * Heartbeat timeout of the fleet's termination lifecycle hook, in seconds: AWS accepts 30 to 7200. It bounds how long
+ * a terminating node may take for its final checkpoint sync before the group terminates it anyway.
+ */
+export const DRAIN_TIMEOUT_SECONDS_RANGE = { min: 30, max: 7200 } as const;
+
+/** How long a multi-node fleet's nodes wait for their peers before giving up, in seconds. */
+export const RENDEZVOUS_TIMEOUT_SECONDS_RANGE = { min: 60, max: 3600 } as const;
+
 export const fleetSchema = z
   .strictObject({
     /** Create the fleet (launch template and auto-scaling group, scaled by `desired_instances`). @default false */
@@ -24,9 +33,25 @@ export const fleetSchema = z
     /** Subnet ids to launch in. @default every subnet of the stack's VPC */
     subnetIds: z
       .array(z.string().regex(/^subnet-[0-9a-f]{8,17}$/, { error: rule("not a subnet id", `use "subnet-" and hex digits`) }))
+      .min(1, { error: rule("an empty list leaves the fleet nowhere to launch", "list at least one subnet id, or leave subnetIds out") })
       .optional(),
     /** Rendezvous port of torchrun on the rank-0 node (multi-node only). @default 29500 */
     masterPort: intInRange(1024, 65535, "port numbers").default(29500),
+    /**
+     * Seconds a multi-node node waits for the expected peers (`GTI_FLEET_RENDEZVOUS_TIMEOUT_SECONDS`).
+     * @default 600
+     */
+    rendezvousTimeoutSeconds: intInRange(
+      RENDEZVOUS_TIMEOUT_SECONDS_RANGE.min,
+      RENDEZVOUS_TIMEOUT_SECONDS_RANGE.max,
+      "seconds",
+    ).default(600),
+    /**
+     * Seconds a terminating node gets for its final checkpoint sync (heartbeat timeout of the termination lifecycle
+     * hook; the group terminates it when the runtime completes the hook, or when this runs out).
+     * @default 300
+     */
+    drainTimeoutSeconds: intInRange(DRAIN_TIMEOUT_SECONDS_RANGE.min, DRAIN_TIMEOUT_SECONDS_RANGE.max, "seconds").default(300),
   })
   .superRefine((value, ctx) => {
     for (const field of ["desiredInstances", "onDemandBaseCapacity"] as const) {
@@ -45,6 +70,28 @@ export const fleetSchema = z
         message: rule(
           "a cluster placement group only helps multi-node training (and limits capacity otherwise)",
           `set fleet.mode = "multi-node", or placementGroup = false`,
+        ),
+      });
+    }
+    const seen = new Set<string>();
+    value.instanceTypes.forEach((type, index) => {
+      if (seen.has(type)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["instanceTypes", index],
+          message: rule(`${type} is listed twice (each type is one override of the mixed instances policy)`, "list each type once, in order of preference"),
+        });
+      }
+      seen.add(type);
+    });
+    // AWS: "You cannot specify multiple Availability Zones and a cluster placement group" (CreateAutoScalingGroup).
+    if (value.placementGroup && value.subnetIds?.length !== 1) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["subnetIds"],
+        message: rule(
+          `a cluster placement group lives in one availability zone, so the group needs exactly one subnet (${value.subnetIds === undefined ? "none listed: the fleet would spread over every subnet" : `${value.subnetIds.length} listed`})`,
+          "set fleet.subnetIds to one subnet, in a zone that offers your instance types",
         ),
       });
     }

@@ -4,7 +4,9 @@
 # $STUB_NAME. Every call is appended to $STUB_STATE/calls.jsonl ({t, cmd, args, env}). Rules in $STUB_STATE/rules
 # simulate failures and timings: lines "<glob on 'cmd args'>\t<times|*>\t<exit code|->\t<delay s>\t<stderr>"; the
 # first matching rule with times left applies (exit code "-" = only the delay, then the normal behaviour).
-# "S3" is the directory $FAKE_S3 (s3://bucket/key = $FAKE_S3/bucket/key); `aws s3 sync/cp` really copy files.
+# "S3" is the directory $FAKE_S3 (s3://bucket/key = $FAKE_S3/bucket/key); `aws s3 sync/cp` really copy files, and
+# `s3api put-object --if-none-match '*'` is create-only. `aws autoscaling ...` and `aws ec2 describe-instances` act on
+# the fleet in $FAKE_AWS_WORLD (fake-aws.cjs).
 set -uo pipefail
 name=$STUB_NAME
 S=$STUB_STATE
@@ -83,16 +85,37 @@ s3_cp() {
   mkdir -p "$(dirname "$(path "$dst")")" && cp -p "$(path "$src")" "$(path "$dst")"
 }
 
-list_objects() {
-  local bucket="" prefix="" k keys=()
+list_objects() { # --query 'Contents[].Key' (the default here) or 'CommonPrefixes[].Prefix' (with --delimiter /)
+  local bucket="" prefix="" query="" k r keys=()
   while [ $# -gt 0 ]; do
-    case $1 in --bucket) bucket=$2; shift 2 ;; --prefix) prefix=$2; shift 2 ;; *) shift ;; esac
+    case $1 in --bucket) bucket=$2; shift 2 ;; --prefix) prefix=$2; shift 2 ;; --query) query=$2; shift 2 ;; *) shift ;; esac
   done
   [ -d "$FAKE_S3/$bucket" ] || { echo "An error occurred (NoSuchBucket)" >&2; return 254; }
   while IFS= read -r k; do
-    [[ $k == "$prefix"* && ${k#"$prefix"} != */* ]] && keys+=("$k")
+    [[ $k == "$prefix"* ]] || continue
+    r=${k#"$prefix"}
+    if [[ $query == CommonPrefixes* ]]; then
+      [[ $r == */* ]] && { [ ${#keys[@]} -gt 0 ] && [ "${keys[-1]}" = "$prefix${r%%/*}/" ] || keys+=("$prefix${r%%/*}/"); }
+    elif [[ $r != */* ]]; then keys+=("$k"); fi
   done < <(cd "$FAKE_S3/$bucket" && find . -type f -printf '%P\n' | sort)
   if [ ${#keys[@]} -eq 0 ]; then echo None; else (IFS=$'\t' && echo "${keys[*]}"); fi
+}
+
+put_object() { # --bucket --key --body [--if-none-match '*']: a conditional write is create-only, atomically (O_EXCL)
+  local bucket="" key="" body="" cond="" dst
+  while [ $# -gt 0 ]; do
+    case $1 in --bucket) bucket=$2 ;; --key) key=$2 ;; --body) body=$2 ;; --if-none-match) cond=$2 ;; esac
+    shift 2
+  done
+  dst=$FAKE_S3/$bucket/$key
+  mkdir -p "$(dirname "$dst")"
+  if [ "$cond" = '*' ]; then
+    (set -C && cat "$body" >"$dst") 2>/dev/null || {
+      echo "An error occurred (PreconditionFailed) when calling the PutObject operation: At least one of the pre-conditions you specified did not hold" >&2
+      return 254
+    }
+  else cat "$body" >"$dst"; fi
+  echo '{"ETag": "\"stub\""}'
 }
 
 aws_main() {
@@ -101,6 +124,9 @@ aws_main() {
     "s3 cp") shift 2 && s3_cp "$@" ;;
     "s3 rm") rm -f "$(path "$3")" && echo "delete: $3" ;;
     "s3api list-objects-v2") shift 2 && list_objects "$@" ;;
+    "s3api put-object") shift 2 && put_object "$@" ;;
+    "autoscaling "* | "ec2 describe-instances") # the fleet's groups and instances: fake-aws.cjs, one call at a time
+      (flock 7 && node "${BASH_SOURCE[0]%/*}/fake-aws.cjs" "$@") 7>>"${FAKE_AWS_WORLD:-$S/aws-world.json}.lock" ;;
     "ecr get-login-password") echo stub-ecr-password ;;
     "secretsmanager get-secret-value")
       if [ -f "$S/secret" ]; then cat "$S/secret" && echo; else

@@ -10,7 +10,7 @@
  */
 import { VariableType, type TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
-import { defineVariable } from "./variables";
+import { defineVariable, wholeNumberInRange } from "./variables";
 
 /** The fleet's variable names, exactly as ops teams write them. */
 export const FLEET_VARIABLE_NAMES = {
@@ -71,7 +71,7 @@ export class FleetVariables extends Construct {
       ],
       [
         {
-          condition: `\${var.${n.desiredInstances} >= 0 && var.${n.desiredInstances} <= ${max} && floor(var.${n.desiredInstances}) == var.${n.desiredInstances}}`,
+          condition: wholeNumberInRange(n.desiredInstances, 0, max),
           errorMessage:
             `desired_instances = \${var.${n.desiredInstances}} is not a whole number from 0 to ${max}, the fleet's maximum ` +
             `(fleet.maxInstances of env "${props.environment}"). Fix: pick a value in 0..${max}, ${raise}.`,
@@ -89,7 +89,7 @@ export class FleetVariables extends Construct {
       ],
       [
         {
-          condition: `\${var.${n.onDemandBaseCapacity} >= 0 && var.${n.onDemandBaseCapacity} <= ${max} && floor(var.${n.onDemandBaseCapacity}) == var.${n.onDemandBaseCapacity}}`,
+          condition: wholeNumberInRange(n.onDemandBaseCapacity, 0, max),
           errorMessage:
             `on_demand_base_capacity = \${var.${n.onDemandBaseCapacity}} is not a whole number from 0 to ${max}, the fleet's maximum ` +
             `(fleet.maxInstances of env "${props.environment}"). Fix: pick a value in 0..${max}, ${raise}.`,

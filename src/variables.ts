@@ -151,9 +151,7 @@ export class TrainingVariables extends Construct {
       [`Hours after which the safety guard stops or terminates the instance (its MaxRuntimeHours tag); whole hours, ${hours.min} to ${hours.max}.`],
       [
         {
-          condition:
-            `\${var.${n.maxRuntimeHours} >= ${hours.min} && var.${n.maxRuntimeHours} <= ${hours.max} && ` +
-            `floor(var.${n.maxRuntimeHours}) == var.${n.maxRuntimeHours}}`,
+          condition: wholeNumberInRange(n.maxRuntimeHours, hours.min, hours.max),
           errorMessage:
             `max_runtime_hours = \${var.${n.maxRuntimeHours}} must be a whole number of hours from ${hours.min} to ${hours.max}. ` +
             `Fix: pick a value in ${hours.min}..${hours.max} (a week at most).`,
@@ -184,9 +182,7 @@ export class TrainingVariables extends Construct {
       [`Size of the encrypted gp3 root volume in GiB (Docker images, logs); whole GiB, ${gb.min} to ${gb.max}.`],
       [
         {
-          condition:
-            `\${var.${n.rootVolumeSizeGb} >= ${gb.min} && var.${n.rootVolumeSizeGb} <= ${gb.max} && ` +
-            `floor(var.${n.rootVolumeSizeGb}) == var.${n.rootVolumeSizeGb}}`,
+          condition: wholeNumberInRange(n.rootVolumeSizeGb, gb.min, gb.max),
           errorMessage:
             `root_volume_size_gb = \${var.${n.rootVolumeSizeGb}} must be a whole number of GiB from ${gb.min} to ${gb.max}. ` +
             `Fix: pick a value in ${gb.min}..${gb.max} (the GPU AMI alone needs about 100).`,
@@ -235,6 +231,14 @@ export class TrainingVariables extends Construct {
   ): TerraformVariable {
     return defineVariable(this, name, type, defaultValue, description, validation);
   }
+}
+
+/**
+ * The `validation` condition "a whole number from `min` to `max`" on `var.<name>` (`max` a literal, or another
+ * expression without `${}`). Shared by every numeric variable here and the fleet's.
+ */
+export function wholeNumberInRange(name: string, min: number, max: number | string): string {
+  return `\${var.${name} >= ${min} && var.${name} <= ${max} && floor(var.${name}) == var.${name}}`;
 }
 
 /**

@@ -310,9 +310,9 @@ describe("training-registry outputs", () => {
     expect(json.output?.github_actions_role_arn?.description).toMatch(/^ARN of the IAM role GitHub Actions assumes through OIDC/);
   });
 
-  it("GIVEN no role WHEN synthesized THEN github_actions_role_arn is null (one([]))", () => {
+  it("GIVEN no role WHEN synthesized THEN github_actions_role_arn is the empty string (never null)", () => {
     const { json } = registry();
-    expect(json.output?.github_actions_role_arn?.value).toBe("${one([])}");
+    expect(json.output?.github_actions_role_arn?.value).toBe("");
   });
 
   it("GIVEN terraformOutputs false WHEN synthesized THEN it creates no output", () => {

@@ -253,36 +253,39 @@ export class TrainingCompute extends Construct {
     if (props.terraformOutputs ?? true) this.createOutputs(props);
   }
 
+  /**
+   * The compute outputs. None is ever null: Terraform leaves null outputs out of the state, and cdktf-cli 0.21 then
+   * crashes after a successful `cdktf deploy` (exit 1) when a construct has some outputs present and others missing.
+   * An output about the instance is therefore `""` while there is none (`try(<resource>[0].<attribute>, "")`, the
+   * terraform-aws-modules convention), and scripts test for the empty string.
+   */
   private createOutputs(props: TrainingComputeProps): void {
     const spec = this.launchSpec;
     void AwsContext.of(this).regionSource; // data.aws_region.current, read by the commands below
-    const ipList = this.elasticIp ? "aws_eip.compute_training[*].public_ip" : "aws_instance.compute_training[*].public_ip";
+    const instance = "aws_instance.compute_training[0]";
+    const publicIp = this.elasticIp ? "aws_eip.compute_training[0].public_ip" : `${instance}.public_ip`;
     const outputs: [string, string, string][] = [
-      [
-        "instance_id",
-        this.instanceIdExpression,
-        "ID of the GPU training instance; null when create_instance is false.",
-      ],
+      ["instance_id", `\${try(${instance}.id, "")}`, "ID of the GPU training instance; empty when create_instance is false."],
       [
         "instance_public_ip",
-        this.publicIpExpression,
-        "Public IPv4 address of the training instance (its Elastic IP with compute.elasticIp); null when create_instance is false.",
+        `\${try(${publicIp}, "")}`,
+        "Public IPv4 address of the training instance (its Elastic IP with compute.elasticIp); empty when create_instance is false or the subnet gives no public address.",
       ],
       [
         "ssm_command",
-        '${one([for i in aws_instance.compute_training : "aws ssm start-session --target ${i.id} --region ${data.aws_region.current.name}"])}',
-        "Command opening a shell on the training instance through SSM Session Manager; null when create_instance is false.",
+        `\${try("aws ssm start-session --target \${${instance}.id} --region \${data.aws_region.current.name}", "")}`,
+        "Command opening a shell on the training instance through SSM Session Manager; empty when create_instance is false.",
       ],
       [
         "ssh_command",
-        this.sshCommand(ipList, props),
-        "SSH command for the training instance (only with compute.ssh.keyPairName; through Session Manager when no CIDR may reach port 22); null otherwise or when create_instance is false.",
+        this.sshCommand(instance, publicIp, props),
+        "SSH command for the training instance (only with compute.ssh.keyPairName; through Session Manager when no CIDR may reach port 22); empty otherwise or when create_instance is false.",
       ],
       ["instance_role_arn", spec.role.arn, "ARN of the IAM role of the training instances (instance profile of the single instance and the fleet)."],
       [
         "run_id",
-        "${one(aws_instance.compute_training[*].tags.RunId)}",
-        "Run id of the training instance: its checkpoints, logs, outputs and marker are under runs/RUN_ID/ in the outputs bucket; null when create_instance is false.",
+        `\${try(${instance}.tags.RunId, "")}`,
+        "Run id of the training instance: its checkpoints, logs, outputs and marker are under runs/RUN_ID/ in the outputs bucket; empty when create_instance is false.",
       ],
       [
         "hf_token_secret_arn",
@@ -295,17 +298,17 @@ export class TrainingCompute extends Construct {
     }
   }
 
-  /** `ssh -i <key>.pem ubuntu@<ip>`, through Session Manager when no CIDR reaches port 22; null without a key pair. */
-  private sshCommand(ipList: string, props: TrainingComputeProps): string {
+  /** `ssh -i <key>.pem ubuntu@<ip>`, through Session Manager when no CIDR reaches port 22; `""` without a key pair. */
+  private sshCommand(instance: string, publicIp: string, props: TrainingComputeProps): string {
     const key = this.launchSpec.keyName;
-    if (!key) return Token.asString(Fn.one([]));
+    if (!key) return "";
     const keyFile = escapeTemplate(shellWord(`${key}.pem`));
     if ((props.ssh?.allowedCidrs ?? []).length > 0) {
-      return `\${one([for ip in ${ipList} : "ssh -i ${keyFile} ${DLAMI_LOGIN_USER}@\${ip}"])}`;
+      return `\${try("ssh -i ${keyFile} ${DLAMI_LOGIN_USER}@\${${publicIp}}", "")}`;
     }
     const proxy =
       "aws ssm start-session --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p --region ${data.aws_region.current.name}";
-    return `\${one([for i in aws_instance.compute_training : "ssh -i ${keyFile} -o ProxyCommand='${proxy}' ${DLAMI_LOGIN_USER}@\${i.id}"])}`;
+    return `\${try("ssh -i ${keyFile} -o ProxyCommand='${proxy}' ${DLAMI_LOGIN_USER}@\${${instance}.id}", "")}`;
   }
 }
 

@@ -13,7 +13,7 @@ import { EcrLifecyclePolicy } from "@cdktf/provider-aws/lib/ecr-lifecycle-policy
 import { EcrRepository } from "@cdktf/provider-aws/lib/ecr-repository";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { Fn, TerraformOutput, Token } from "cdktf";
+import { TerraformOutput, Token } from "cdktf";
 import { Construct } from "constructs";
 import { GtiError } from "../../src/errors";
 import { type Grant, grantToRole } from "../../src/iam";
@@ -276,10 +276,10 @@ export class TrainingRegistry extends Construct {
     );
     address(
       new TerraformOutput(this, "Output_github_actions_role_arn", {
-        // one([]) is null: Terraform shows no role instead of failing on a reference to a resource that is not there.
-        value: this.githubActionsRole ? this.githubActionsRole.arn : Token.asString(Fn.one([])),
+        // Never null (cdktf-cli 0.21 crashes after a deploy when an output is missing from the state): "" without a role.
+        value: this.githubActionsRole ? this.githubActionsRole.arn : "",
         description:
-          "ARN of the IAM role GitHub Actions assumes through OIDC to push images (the AWS_GHA_ROLE_ARN secret); null when the env allows no GitHub repository.",
+          "ARN of the IAM role GitHub Actions assumes through OIDC to push images (the AWS_GHA_ROLE_ARN secret); empty when the env allows no GitHub repository.",
       }),
       "github_actions_role_arn",
     );

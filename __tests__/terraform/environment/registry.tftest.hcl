@@ -65,7 +65,7 @@ run "plan_configures_the_repository_retention_and_role" {
   }
 
   assert {
-    condition     = output.github_actions_role_arn == null || can(regex("^arn:aws:iam::[0-9]{12}:role/", output.github_actions_role_arn))
-    error_message = "github_actions_role_arn must be a role ARN, or null when no GitHub repository is allowed."
+    condition     = output.github_actions_role_arn != null && (output.github_actions_role_arn == "" || can(regex("^arn:aws:iam::[0-9]{12}:role/", output.github_actions_role_arn)))
+    error_message = "github_actions_role_arn must be a role ARN, or \"\" (never null) when no GitHub repository is allowed."
   }
 }

@@ -379,7 +379,7 @@ describe("policy rules", () => {
       expect(() => synthJson(stack)).not.toThrow();
       const report = policyReportOf(stack);
       expect(report?.suppressed.map((s) => [s.ruleId, s.address, s.reason])).toEqual([[rule.id, rule.address, "accepted in this fixture on purpose"]]);
-      expect(formatSummary(report ? [report] : [])).toContain(`suppressed [fixture] ${rule.id} ${rule.address}: accepted in this fixture on purpose`);
+      expect(formatSummary(report ? [report] : [], { details: true })).toContain(`suppressed [fixture] ${rule.id} ${rule.address}: accepted in this fixture on purpose`);
     });
   });
 });

@@ -19,6 +19,7 @@ import {
   applyPolicy,
   evaluateStack,
   formatSummary,
+  policyReportOf,
   suppressRule,
   type PolicyReport,
 } from "../src/policy";
@@ -94,13 +95,13 @@ describe("suppressions", () => {
     expect(() => synthJson(stack)).toThrow(/unused suppression GTI-S3-005 .*: the rule is not in the packs applied to this stack/);
   });
 
-  it("GIVEN a suppressed finding WHEN synthesized THEN the resource carries an info annotation (what `cdktf synth` prints)", () => {
+  it("GIVEN a suppressed finding WHEN synthesized THEN no annotation repeats it (the cdktf CLI would print it again)", () => {
     const stack = policyStack();
     const b = bucket(stack, { forceDestroy: true });
     suppressRule(b, "GTI-S3-006", REASON);
     synthJson(stack);
-    const infos = b.node.metadata.filter((m) => m.type === AnnotationMetadataEntryType.INFO).map((m) => m.data);
-    expect(infos).toEqual([`suppressed GTI-S3-006 aws_s3_bucket.fixture_data: ${REASON}`]);
+    expect(b.node.metadata.filter((m) => m.type === AnnotationMetadataEntryType.INFO)).toEqual([]);
+    expect(policyReportOf(stack)?.suppressed.map((s) => s.ruleId)).toEqual(["GTI-S3-006"]);
   });
 });
 
@@ -188,6 +189,32 @@ describe("failing synth", () => {
   it("GIVEN a stack that already has the packs WHEN applyPolicy runs again THEN it is rejected (no double checking)", () => {
     const stack = policyStack();
     expect(() => applyPolicy(stack)).toThrow(/applied twice to stack "fixture"/);
+  });
+
+  it("GIVEN suppressed findings WHEN summarized THEN the summary is one line naming each rule and its stacks", () => {
+    const report = (stack: string): PolicyReport => ({
+      stack,
+      rules: ALL_RULES.map((r) => r.id),
+      elements: 3,
+      violations: [],
+      suppressed: [{ stack, ruleId: "GTI-S3-006", address: "aws_s3_bucket.x", constructPath: `${stack}/X`, what: "w", fix: "f", reason: REASON }],
+      unused: [],
+    });
+    expect(formatSummary([report("dev"), report("prod")])).toBe(
+      `Policy: ${ALL_RULES.length} rules passed on 2 stacks (dev, prod), 2 findings suppressed with a reason (GTI-S3-006 in dev, prod; GTI_POLICY_DETAILS=1 prints the reasons).\n`,
+    );
+  });
+
+  it("GIVEN suppressed findings and details asked for WHEN summarized THEN each finding is listed with its reason", () => {
+    const report: PolicyReport = {
+      stack: "dev",
+      rules: ALL_RULES.map((r) => r.id),
+      elements: 3,
+      violations: [],
+      suppressed: [{ stack: "dev", ruleId: "GTI-S3-006", address: "aws_s3_bucket.x", constructPath: "dev/X", what: "w", fix: "f", reason: REASON }],
+      unused: [],
+    };
+    expect(formatSummary([report], { details: true }).split("\n")[1]).toBe(`  suppressed [dev] GTI-S3-006 aws_s3_bucket.x: ${REASON}`);
   });
 
   it("GIVEN stacks with nothing suppressed WHEN summarized THEN the summary is one line", () => {

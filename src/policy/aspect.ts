@@ -8,7 +8,8 @@
  * `app.synth()` and `Testing.synth(stack, true)`, before the stack's JSON is written: it evaluates the rules on the
  * final tree and throws a {@link PolicyViolationError} (a GtiError: `main.ts` prints it without a stack trace) listing
  * every violation of this stack and of every other checked stack of the app, so one run shows everything.
- * It also annotates the constructs: an error per violation, an info per suppressed finding (`cdktf synth` prints those).
+ * It also annotates the constructs with an error per violation; suppressed findings are only in the one-line summary
+ * ({@link printPolicySummary}), which the cdktf CLI would otherwise print a second time as INFO annotations.
  *
  * Aspects on an App never run in cdktf (each stack's aspects are invoked from the stack down), so the pack is added
  * per stack: {@link applyPolicy}.
@@ -18,7 +19,7 @@ import type { IConstruct } from "constructs";
 import { GtiError } from "../errors";
 import { evaluateStack, failed, type PolicyReport } from "./engine";
 import { PACK_NAMES, rulesOf } from "./packs";
-import { PolicyViolationError, formatSuppressed, formatSummary, formatUnused, formatViolation } from "./report";
+import { POLICY_DETAILS_VARIABLE, PolicyViolationError, formatSummary, formatUnused, formatViolation } from "./report";
 import type { PackName, PolicyRule } from "./types";
 
 export interface PolicyChecksOptions {
@@ -108,23 +109,26 @@ export function policyReports(app: App): PolicyReport[] {
     });
 }
 
-/** Prints the policy summary of a synthesized app (one line per suppressed finding) to stdout. */
-export function printPolicySummary(app: App): void {
-  process.stdout.write(formatSummary(policyReports(app)));
+/**
+ * Prints the policy summary of a synthesized app to stdout: one line, or every suppressed finding with its reason when
+ * `GTI_POLICY_DETAILS=1`. This is the only place suppressions are printed (no annotations: the cdktf CLI would print
+ * each again).
+ */
+export function printPolicySummary(app: App, env: NodeJS.ProcessEnv = process.env): void {
+  process.stdout.write(formatSummary(policyReports(app), { details: env[POLICY_DETAILS_VARIABLE] === "1" }));
 }
 
 function annotate(stack: TerraformStack, report: PolicyReport): void {
   const byPath = new Map<string, IConstruct>(stack.node.findAll().map((c) => [c.node.path, c]));
-  const add = (path: string | undefined, level: "error" | "info", message: string) => {
+  const add = (path: string | undefined, message: string) => {
     const construct = (path !== undefined && byPath.get(path)) || stack;
     const done = annotated.get(construct) ?? new Set<string>();
     if (done.has(message)) return;
     done.add(message);
     annotated.set(construct, done);
-    if (level === "error") Annotations.of(construct).addError(message);
-    else Annotations.of(construct).addInfo(message);
+    Annotations.of(construct).addError(message);
   };
-  for (const violation of report.violations) add(violation.constructPath, "error", formatViolation(violation));
-  for (const unused of report.unused) add(unused.constructPath, "error", formatUnused(unused));
-  for (const suppressed of report.suppressed) add(suppressed.constructPath, "info", `suppressed ${formatSuppressed(suppressed)}`);
+  // Suppressed findings are not annotated: printPolicySummary reports them once per run.
+  for (const violation of report.violations) add(violation.constructPath, formatViolation(violation));
+  for (const unused of report.unused) add(unused.constructPath, formatUnused(unused));
 }

@@ -9,6 +9,6 @@
 export { PolicyChecks, applyPolicy, policyReportOf, policyReports, printPolicySummary, type PolicyChecksOptions } from "./aspect";
 export { evaluateStack, failed, type Finding, type PolicyReport, type SuppressedFinding, type UnusedSuppression } from "./engine";
 export { ALL_RULES, PACKS, PACK_NAMES, ruleById, rulesOf } from "./packs";
-export { PolicyViolationError, formatSummary, rulesTable, suppressionsTable } from "./report";
+export { POLICY_DETAILS_VARIABLE, PolicyViolationError, formatSummary, rulesTable, suppressionsTable } from "./report";
 export { MIN_REASON_LENGTH, suppressRule, suppressionsOf, type Suppression } from "./suppressions";
 export { COMPLIANT, NOT_APPLICABLE, nonCompliant, type PackName, type PolicyContext, type PolicyElement, type PolicyRule, type RuleResult } from "./types";

@@ -60,15 +60,25 @@ function formatFailure(reports: readonly PolicyReport[]): string {
 }
 
 /** The lines `npm run synth` prints after a successful synth: a summary, then one line per suppressed finding. */
-export function formatSummary(reports: readonly PolicyReport[]): string {
+export function formatSummary(reports: readonly PolicyReport[], options: { readonly details?: boolean } = {}): string {
   if (reports.length === 0) return "";
   const rules = new Set(reports.flatMap((r) => r.rules)).size;
   const suppressed = reports.flatMap((r) => r.suppressed);
   const head = `Policy: ${rules} rules passed on ${reports.length} stack${reports.length === 1 ? "" : "s"} (${reports.map((r) => r.stack).join(", ")})`;
   if (suppressed.length === 0) return `${head}, nothing suppressed.\n`;
-  const lines = suppressed.map((s) => `  suppressed [${s.stack}] ${formatSuppressed(s)}`);
-  return `${head}, ${suppressed.length} suppressed finding${suppressed.length === 1 ? "" : "s"}:\n${lines.join("\n")}\n`;
+  const count = `${suppressed.length} finding${suppressed.length === 1 ? "" : "s"} suppressed with a reason`;
+  if (options.details) {
+    const lines = suppressed.map((s) => `  suppressed [${s.stack}] ${formatSuppressed(s)}`);
+    return `${head}, ${count}:\n${lines.join("\n")}\n`;
+  }
+  const stacksByRule = new Map<string, string[]>();
+  for (const s of suppressed) stacksByRule.set(s.ruleId, [...(stacksByRule.get(s.ruleId) ?? []), s.stack]);
+  const rulesList = [...stacksByRule].map(([rule, stacks]) => `${rule} in ${[...new Set(stacks)].join(", ")}`).join("; ");
+  return `${head}, ${count} (${rulesList}; ${POLICY_DETAILS_VARIABLE}=1 prints the reasons).\n`;
 }
+
+/** Environment variable that makes synth print every suppressed finding with its reason. */
+export const POLICY_DETAILS_VARIABLE = "GTI_POLICY_DETAILS";
 
 /**
  * A markdown table cell: `|` escaped everywhere; outside code spans also `*` (would start emphasis) and `<`/`>`

@@ -1,0 +1,87 @@
+/**
+ * A real local AWS API for tests: moto server on 127.0.0.1, started through scripts/local-aws.py (which bridges the
+ * moto gaps this project hits, each with its reason). Detect, never assume: {@link detectEmulator} says why it cannot
+ * run (no python3, no moto server), and the tests that need it skip with that reason.
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+
+const LAUNCHER = join(__dirname, "..", "..", "scripts", "local-aws.py");
+
+export type EmulatorDetection = { readonly available: true; readonly version: string } | { readonly available: false; readonly reason: string };
+
+/** Whether moto server can run here (python3 with `moto[server]`), and its version. Never throws. */
+export function detectEmulator(python = process.env.PYTHON ?? "python3"): EmulatorDetection {
+  const probe = spawnSync(python, ["-c", "import moto, moto.server, werkzeug; print(moto.__version__)"], { encoding: "utf8", timeout: 30_000 });
+  if (probe.error) return { available: false, reason: `${python} not found (${probe.error.message}); the local AWS API needs python3 with moto[server]` };
+  if (probe.status !== 0) {
+    const last = probe.stderr.trim().split("\n").pop() ?? "";
+    return { available: false, reason: `moto server is not installed for ${python} (${last}). Fix: pip install "moto[server]"` };
+  }
+  return { available: true, version: probe.stdout.trim() };
+}
+
+/** A running emulator. */
+export interface AwsEmulator {
+  /** `http://127.0.0.1:PORT`. */
+  readonly endpoint: string;
+  /** Environment for the AWS CLI, the SDKs and Terraform's provider: endpoint, test credentials, region. */
+  readonly env: Readonly<Record<string, string>>;
+  /** Stops the server (idempotent). */
+  stop(): Promise<void>;
+}
+
+/** Test credentials: moto accepts any, and these can never be real ones. */
+export const EMULATOR_CREDENTIALS = { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" } as const;
+
+/** Starts one server on a free port of 127.0.0.1 and waits until it answers. */
+export async function startEmulator(options: { readonly region?: string; readonly python?: string } = {}): Promise<AwsEmulator> {
+  const child = spawn(options.python ?? process.env.PYTHON ?? "python3", [LAUNCHER, "--port", "0", "--exit-on-stdin-close"], {
+    stdio: ["pipe", "pipe", "pipe"],
+  });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+  });
+  const endpoint = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`local AWS API did not start in 30 s: ${stderr}`)), 30_000);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`local AWS API exited with ${code}: ${stderr}`));
+    });
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      const match = /^READY (http:\/\/127\.0\.0\.1:\d+)$/.exec(line);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+  });
+  const region = options.region ?? "us-east-1";
+  return {
+    endpoint,
+    env: {
+      ...EMULATOR_CREDENTIALS,
+      AWS_ENDPOINT_URL: endpoint,
+      AWS_ENDPOINT_URL_S3: endpoint,
+      AWS_REGION: region,
+      AWS_DEFAULT_REGION: region,
+      AWS_EC2_METADATA_DISABLED: "true",
+    },
+    stop: () => stopChild(child),
+  };
+}
+
+function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const kill = setTimeout(() => child.kill("SIGKILL"), 5_000);
+    child.once("exit", () => {
+      clearTimeout(kill);
+      resolve();
+    });
+    child.stdin?.end();
+    child.kill("SIGTERM");
+  });
+}

@@ -128,5 +128,5 @@ export function probeAwsProvider(
 function errorLine(text: string): string {
   const lines = text.split("\n").map((l) => l.trim()).filter(Boolean);
   const index = lines.findIndex((l) => l.startsWith("Error:"));
-  return index >= 0 ? lines.slice(index, index + 2).join(" ") : firstLine(text);
+  return index >= 0 ? lines.slice(index, index + 3).join(" ") : firstLine(text);
 }

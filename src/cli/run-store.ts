@@ -98,7 +98,7 @@ export async function listObjects(ctx: Context, region: string, bucket: string, 
   return objects;
 }
 
-/** Every run of the bucket, newest first (by first write). An empty bucket is an empty list. */
+/** Every run of the bucket, newest first. An empty bucket is an empty list. */
 export async function listRuns(ctx: Context, region: string, bucket: string): Promise<RunListing[]> {
   const byRun = new Map<string, RunObject[]>();
   for (const object of await listObjects(ctx, region, bucket, RUNS_PREFIX)) {
@@ -111,7 +111,10 @@ export async function listRuns(ctx: Context, region: string, bucket: string): Pr
     list.push(toRunObject(object, `${RUNS_PREFIX}${id}/`));
     byRun.set(id, list);
   }
-  return [...byRun.entries()].map(([id, objects]) => toListing(id, objects)).sort((a, b) => b.firstWrite.getTime() - a.firstWrite.getTime());
+  // Newest first: by first write, then by id (run ids carry their UTC start, e.g. run-20261207-120000).
+  return [...byRun.entries()]
+    .map(([id, objects]) => toListing(id, objects))
+    .sort((a, b) => b.firstWrite.getTime() - a.firstWrite.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
 
 /** One run's listing; fails when the bucket holds nothing for it. */

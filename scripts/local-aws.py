@@ -285,6 +285,20 @@ def patch_cost_allocation_tags():
         setattr(ce.CostExplorerResponse, handler.__name__, handler)
 
 
+def patch_ssm_send_command_targets():
+    """SSM SendCommand with InstanceIds and no Targets: moto turns the empty target list into an empty EC2 filter,
+    which matches every instance of the region, and adds them all to the command. AWS runs it on the listed
+    instances only (`gti stop` must never reach another env's instances)."""
+    from moto.ssm import models as ssm
+
+    original = ssm.Command._get_instance_ids_from_targets
+
+    def get_instance_ids_from_targets(self):
+        return original(self) if self.targets else []
+
+    ssm.Command._get_instance_ids_from_targets = get_instance_ids_from_targets
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (0: a free one)")
@@ -303,6 +317,7 @@ def main():
     patch_dlami_parameters()
     patch_service_quotas()
     patch_cost_allocation_tags()
+    patch_ssm_send_command_targets()
 
     server = ThreadedMotoServer(ip_address=HOST, port=args.port, verbose=False)
     server.start()

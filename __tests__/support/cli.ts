@@ -111,10 +111,13 @@ export async function seedState(
 }
 
 /**
- * A stub `terraform` (a shell script) that reports `version`, answers `init` with `initExit` (printing `initError`),
- * and records every other call's arguments in `<dir>/calls.log`. Returns its path.
+ * A stub `terraform` (a shell script) that reports `version`, answers `init` with `initExit` (printing `initError`)
+ * and `output` with `outputJson`, and records every call's arguments in `<dir>/calls.log`. Returns its path.
  */
-export function stubTerraform(dir: string, options: { readonly version?: string; readonly initExit?: number; readonly initError?: string } = {}): string {
+export function stubTerraform(
+  dir: string,
+  options: { readonly version?: string; readonly initExit?: number; readonly initError?: string; readonly outputJson?: string } = {},
+): string {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, "terraform");
   writeFileSync(
@@ -125,6 +128,7 @@ export function stubTerraform(dir: string, options: { readonly version?: string;
       'case "$1" in',
       `  version) echo '{"terraform_version":"${options.version ?? "1.11.4"}"}' ;;`,
       `  init) ${options.initExit ? `echo "${options.initError ?? "Error: boom"}" >&2; exit ${options.initExit}` : "echo initialised"} ;;`,
+      ...(options.outputJson ? [`  output) cat <<'JSON'\n${options.outputJson}\nJSON\n ;;`] : []),
       "  *) echo \"terraform $*\" ;;",
       "esac",
       "",

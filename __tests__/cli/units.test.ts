@@ -2,7 +2,8 @@
  * The building blocks of `gti` that need no AWS: formatting, placeholders, quota mapping, the names the CLI shares
  * with the constructs, reading outputs through `terraform output`, and the bin as `npx gti` runs it.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
@@ -15,7 +16,7 @@ import { bytes, duration, sparkline, table, usd } from "../../src/cli/format";
 import { StackOutputs } from "../../src/cli/outputs";
 import { findPlaceholders } from "../../src/config/placeholders";
 import { configWith, realEnvironment } from "../support/envs";
-import { labEnv, runGti, spawnGti, stubTerraform, writeEnvFiles } from "../support/cli";
+import { PROJECT, labEnv, runGti, spawnGti, stubTerraform, writeEnvFiles } from "../support/cli";
 
 const temp = mkdtempSync(join(tmpdir(), "gti-units-"));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
@@ -111,5 +112,13 @@ describe("the gti bin", () => {
     const result = await spawnGti(["stauts"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("error: unknown command 'stauts'\n(Did you mean status?)");
+  }, 60_000);
+});
+
+describe("npx gti", () => {
+  it("GIVEN the project WHEN `npx gti --version` runs THEN npm resolves the project's own bin (package.json \"bin\") and prints the version", async () => {
+    const result = spawnSync("npx", ["gti", "--version"], { cwd: PROJECT, encoding: "utf8", timeout: 60_000, env: { ...process.env, npm_config_yes: "true", npm_config_update_notifier: "false" } });
+    expect(result.status, result.stderr).toBe(0);
+    expect(result.stdout.trim()).toBe((JSON.parse(readFileSync(join(PROJECT, "package.json"), "utf8")) as { version: string }).version);
   }, 60_000);
 });

@@ -70,7 +70,7 @@ function render(e: CostEstimate, config: EnvironmentConfig): string {
   out.push("", `A run of ${e.run.hours} h:`);
   const runRows = [[`one ${i.instanceType}`, usd(e.run.instanceOnDemand), usd(e.run.instanceSpot)]];
   if (e.fleet && e.run.fleetOnDemand !== undefined && e.run.fleetSpot !== undefined) {
-    runRows.push([`fleet at max (${e.fleet.nodes} nodes)`, usd(e.run.fleetOnDemand), usd(e.run.fleetSpot)]);
+    runRows.push([`fleet at max (${e.fleet.nodes} node${e.fleet.nodes === 1 ? "" : "s"})`, usd(e.run.fleetOnDemand), usd(e.run.fleetSpot)]);
   }
   out.push(indent(table(["WHAT", "ON DEMAND", "SPOT"], runRows)));
 

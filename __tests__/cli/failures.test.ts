@@ -12,6 +12,7 @@ import { DescribeImagesCommand, ECRClient } from "@aws-sdk/client-ecr";
 import { GetBucketVersioningCommand, GetObjectCommand, HeadBucketCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
 import { GetServiceQuotaCommand, ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
 import { ListSubscriptionsByTopicCommand, SNSClient } from "@aws-sdk/client-sns";
+import { GetCommandInvocationCommand, SendCommandCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { GetCallerIdentityCommand, STSClient } from "@aws-sdk/client-sts";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
@@ -24,6 +25,7 @@ const sns = mockClient(SNSClient);
 const ecr = mockClient(ECRClient);
 const quotas = mockClient(ServiceQuotasClient);
 const ce = mockClient(CostExplorerClient);
+const ssm = mockClient(SSMClient);
 
 const temp = mkdtempSync(join(tmpdir(), "gti-failures-"));
 const env = {
@@ -45,7 +47,7 @@ function deployed(outputs: Record<string, string>): void {
 }
 
 beforeEach(() => {
-  for (const mock of [s3, ec2, sts, sns, ecr, quotas, ce]) mock.reset();
+  for (const mock of [s3, ec2, sts, sns, ecr, quotas, ce, ssm]) mock.reset();
   deployed({ outputs_bucket: "acme-lab-outputs", run_id: "", instance_id: "", alerts_topic_arn: TOPIC, ecr_repository_url: "111122223333.dkr.ecr.us-east-1.amazonaws.com/acme-lab" });
 });
 
@@ -112,6 +114,51 @@ describe("gti failures with one message and the fix", () => {
       "Error: The state bucket acme-gti-tfstate (us-east-1) does not exist, so nothing is deployed yet.\n" +
         "Fix: create it with `npx cdktf deploy bootstrap`, or correct state.bucket in envs/_shared.ts if it has another name\n",
     );
+  });
+});
+
+describe("gti stop where the emulator cannot go", () => {
+  const running = {
+    Reservations: [
+      {
+        Instances: [
+          {
+            InstanceId: "i-0aaa",
+            InstanceType: "g5.xlarge" as const,
+            State: { Name: "running" as const },
+            LaunchTime: new Date(),
+            Tags: [{ Key: "RunId", Value: "run-1" }],
+          },
+        ],
+      },
+    ],
+  };
+
+  it("GIVEN training-stop fails on the instance WHEN `gti stop` runs THEN its output is shown and exit 1 says the instance keeps running", async () => {
+    ec2.on(DescribeInstancesCommand).resolves(running);
+    ssm.on(SendCommandCommand).resolves({ Command: { CommandId: "c-1" } });
+    ssm.on(GetCommandInvocationCommand).resolves({ Status: "Failed", StandardOutputContent: "no training attempt is running here\n" });
+    const result = await runGti(["stop", "lab"], env);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("i-0aaa: Failed\n  no training attempt is running here\n");
+    expect(result.stderr).toContain("Error: training-stop did not succeed on i-0aaa (Failed).");
+    expect(result.stderr).toContain("aws ssm start-session");
+  });
+
+  it("GIVEN an agent that never answers WHEN the wait runs out THEN the instance is reported NoAnswer and the command fails", async () => {
+    ec2.on(DescribeInstancesCommand).resolves(running);
+    ssm.on(SendCommandCommand).resolves({ Command: { CommandId: "c-2" } });
+    ssm.on(GetCommandInvocationCommand).rejects(awsError("InvocationDoesNotExist", "no invocation yet"));
+    let clock = Date.parse("2026-12-07T12:00:00Z");
+    const result = await runGti(["stop", "lab", "--wait-seconds", "30"], env, {
+      now: () => new Date(clock),
+      sleep: async (ms) => {
+        clock += ms;
+      },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("i-0aaa: NoAnswer\n");
+    expect(ssm.commandCalls(SendCommandCommand)[0]?.args[0].input).toMatchObject({ InstanceIds: ["i-0aaa"], Parameters: { commands: ["/opt/gpu-training/bin/training-stop"], executionTimeout: ["30"] } });
   });
 });
 

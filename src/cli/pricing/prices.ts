@@ -67,30 +67,23 @@ export interface ServiceRates {
   readonly publicIpv4Hourly: number;
 }
 
-/** Service rates by region (the same in both regions priced here). */
+/** The service rates of US East (N. Virginia) and US West (Oregon), which are the same. */
+const US_SERVICE_RATES: ServiceRates = {
+  kmsKeyMonthly: 1.0,
+  secretMonthly: 0.4,
+  alarmMonthly: 0.1,
+  dashboardMonthly: 3.0,
+  customMetricMonthly: 0.3,
+  s3GbMonthly: 0.023,
+  ecrGbMonthly: 0.1,
+  gp3GbMonthly: 0.08,
+  publicIpv4Hourly: 0.005,
+};
+
+/** Service rates by region. */
 export const SERVICE_RATES: Readonly<Record<string, ServiceRates>> = {
-  "us-east-1": {
-    kmsKeyMonthly: 1.0,
-    secretMonthly: 0.4,
-    alarmMonthly: 0.1,
-    dashboardMonthly: 3.0,
-    customMetricMonthly: 0.3,
-    s3GbMonthly: 0.023,
-    ecrGbMonthly: 0.1,
-    gp3GbMonthly: 0.08,
-    publicIpv4Hourly: 0.005,
-  },
-  "us-west-2": {
-    kmsKeyMonthly: 1.0,
-    secretMonthly: 0.4,
-    alarmMonthly: 0.1,
-    dashboardMonthly: 3.0,
-    customMetricMonthly: 0.3,
-    s3GbMonthly: 0.023,
-    ecrGbMonthly: 0.1,
-    gp3GbMonthly: 0.08,
-    publicIpv4Hourly: 0.005,
-  },
+  "us-east-1": US_SERVICE_RATES,
+  "us-west-2": US_SERVICE_RATES,
 };
 
 /** Hours AWS bills in a month (monthly rates are prorated by the hour on this basis). */

@@ -180,6 +180,125 @@ def patch_dlami_parameters():
     ssm.ParameterDict._check_loading_status = check_loading_status
 
 
+# The EC2 vCPU quotas of the GPU families (`gti doctor`, src/cli/doctor/quotas.ts), at the 0 new accounts usually get.
+EC2_GPU_QUOTAS = {
+    "L-DB2E81BA": "Running On-Demand G and VT instances",
+    "L-3819A6DF": "All G and VT Spot Instance Requests",
+    "L-417A185B": "Running On-Demand P instances",
+    "L-7212CCBC": "All P4, P3 and P2 Spot Instance Requests",
+    "L-C4BD4855": "All P5 Spot Instance Requests",
+}
+
+
+def patch_service_quotas():
+    """Service Quotas: moto knows only the VPC quotas, and has no RequestServiceQuotaIncrease. The EC2 GPU vCPU
+    quotas answer GetServiceQuota (and GetAWSDefaultServiceQuota) with 0 until RequestServiceQuotaIncrease, which is
+    granted at once (AWS reviews it, for minutes to days): tests set a quota the way an operator asks for one."""
+    from moto.servicequotas import responses as sq
+
+    applied = {}
+
+    def quota(self, code, value):
+        region = self.region
+        return {
+            "ServiceCode": "ec2",
+            "ServiceName": "Amazon Elastic Compute Cloud (Amazon EC2)",
+            "QuotaArn": f"arn:aws:servicequotas:{region}:{self.current_account}:ec2/{code}",
+            "QuotaCode": code,
+            "QuotaName": EC2_GPU_QUOTAS[code],
+            "Value": float(value),
+            "Unit": "None",
+            "Adjustable": True,
+            "GlobalQuota": False,
+        }
+
+    def not_found(code):
+        body = {"__type": "NoSuchResourceException", "message": f"The request failed because the specified quota {code} does not exist."}
+        return 400, {}, json.dumps(body)
+
+    original_get = sq.ServiceQuotasResponse.get_service_quota
+
+    def get_service_quota(self):
+        params = json.loads(self.body)
+        code = params.get("QuotaCode")
+        if params.get("ServiceCode") != "ec2":
+            return original_get(self)
+        if code not in EC2_GPU_QUOTAS:
+            return not_found(code)
+        return json.dumps({"Quota": quota(self, code, applied.get((self.current_account, self.region, code), 0))})
+
+    def get_aws_default_service_quota(self):
+        params = json.loads(self.body)
+        code = params.get("QuotaCode")
+        if params.get("ServiceCode") != "ec2" or code not in EC2_GPU_QUOTAS:
+            return not_found(code)
+        return json.dumps({"Quota": quota(self, code, 0)})
+
+    def request_service_quota_increase(self):
+        params = json.loads(self.body)
+        code = params.get("QuotaCode")
+        if params.get("ServiceCode") != "ec2" or code not in EC2_GPU_QUOTAS:
+            return not_found(code)
+        value = float(params["DesiredValue"])
+        applied[(self.current_account, self.region, code)] = value
+        info = quota(self, code, value)
+        change = {
+            "Id": f"local-{code}-{int(value)}",
+            "ServiceCode": "ec2",
+            "QuotaCode": code,
+            "QuotaName": info["QuotaName"],
+            "DesiredValue": value,
+            "Status": "APPROVED",
+            "Unit": "None",
+            "GlobalQuota": False,
+        }
+        return json.dumps({"RequestedQuota": change})
+
+    for handler in (get_service_quota, get_aws_default_service_quota, request_service_quota_increase):
+        setattr(sq.ServiceQuotasResponse, handler.__name__, handler)
+
+
+def patch_cost_allocation_tags():
+    """Cost Explorer: moto lacks ListCostAllocationTags and UpdateCostAllocationTagsStatus, which `gti doctor` uses
+    to see whether the budget's tag is active. Tags exist once a status is set (AWS lists a user-defined tag once a
+    resource has carried it), in memory."""
+    from moto.ce import responses as ce
+
+    tags = {}
+
+    def update_cost_allocation_tags_status(self):
+        for entry in self._get_param("CostAllocationTagsStatus"):
+            tags[(self.current_account, entry["TagKey"])] = entry["Status"]
+        return json.dumps({"Errors": []})
+
+    def list_cost_allocation_tags(self):
+        keys = self._get_param("TagKeys")
+        wanted_type = self._get_param("Type")
+        found = [
+            {"TagKey": key, "Type": "UserDefined", "Status": status}
+            for (account, key), status in sorted(tags.items())
+            if account == self.current_account and (not keys or key in keys) and wanted_type in (None, "UserDefined")
+        ]
+        return json.dumps({"CostAllocationTags": found})
+
+    for handler in (update_cost_allocation_tags_status, list_cost_allocation_tags):
+        setattr(ce.CostExplorerResponse, handler.__name__, handler)
+
+
+def patch_ssm_send_command_targets():
+    """SSM SendCommand with InstanceIds and no Targets: moto turns the empty target list into an empty EC2 filter,
+    which matches every instance of the region, and adds them all to the command. AWS runs it on the listed
+    instances only (`gti stop` must never reach another env's instances)."""
+    from moto.ssm import models as ssm
+
+    original = ssm.Command._get_instance_ids_from_targets
+
+    def get_instance_ids_from_targets(self):
+        return original(self) if self.targets else []
+
+    ssm.Command._get_instance_ids_from_targets = get_instance_ids_from_targets
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1 (0: a free one)")
@@ -196,6 +315,9 @@ def main():
     patch_budgets()
     patch_unimplemented_fail_fast()
     patch_dlami_parameters()
+    patch_service_quotas()
+    patch_cost_allocation_tags()
+    patch_ssm_send_command_targets()
 
     server = ThreadedMotoServer(ip_address=HOST, port=args.port, verbose=False)
     server.start()

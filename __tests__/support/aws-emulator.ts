@@ -36,9 +36,17 @@ export interface AwsEmulator {
 export const EMULATOR_CREDENTIALS = { AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" } as const;
 
 /** Starts one server on a free port of 127.0.0.1 and waits until it answers. */
-export async function startEmulator(options: { readonly region?: string; readonly python?: string } = {}): Promise<AwsEmulator> {
+export async function startEmulator(
+  options: {
+    readonly region?: string;
+    readonly python?: string;
+    /** The account the emulator answers as (moto's MOTO_ACCOUNT_ID). @default moto's 123456789012 */
+    readonly accountId?: string;
+  } = {},
+): Promise<AwsEmulator> {
   const child = spawn(options.python ?? process.env.PYTHON ?? "python3", [LAUNCHER, "--port", "0", "--exit-on-stdin-close"], {
     stdio: ["pipe", "pipe", "pipe"],
+    env: { ...process.env, ...(options.accountId ? { MOTO_ACCOUNT_ID: options.accountId } : {}) },
   });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {

@@ -40,9 +40,11 @@ import { TerraformData } from "../../src/terraform-data";
 import { VARIABLE_NAMES } from "../../src/variables";
 import { DLAMI_LOGIN_USER } from "./ami";
 import { type LaunchSpecProps, LaunchSpec, type LaunchUserData } from "./launch-spec";
+import { INSTANCE_TAGS } from "./contract";
 import { escapeTemplate } from "./user-data";
 
 export * from "./ami";
+export * from "./contract";
 export * from "./launch-spec";
 export * from "./network";
 export * from "./perms";
@@ -71,15 +73,6 @@ export interface TrainingComputeProps extends Omit<LaunchSpecProps, "instanceCou
   readonly terraformOutputs?: boolean;
 }
 
-/** Tag keys the instance carries (besides the provider's default tags), and what reads them. */
-export const INSTANCE_TAGS = {
-  /** The run id (the runtime's fallback when `GTI_RUN_ID` is empty; searchable in the console). */
-  runId: "RunId",
-  /** Hours after which the safety guard acts (`modules/training-safety/runtime-guard`, `MAX_RUNTIME_TAG`). */
-  maxRuntimeHours: "MaxRuntimeHours",
-  /** Whether the instance terminates itself when training ends. */
-  autoShutdown: "AutoShutdown",
-} as const;
 
 /**
  * The environment's single GPU training instance and its launch configuration.

@@ -38,6 +38,7 @@ import { type Grant, grantToRole } from "../../src/iam";
 import { address } from "../../src/naming";
 import type { TrainingVariables } from "../../src/variables";
 import { DLAMI_NVME_MOUNT, DLAMI_PARAMETERS, DLAMI_ROOT_DEVICE_NAME, type DlamiOs } from "./ami";
+import { logGroupName, metricsNamespace } from "./contract";
 import { type NetworkMode, TrainingNetwork } from "./network";
 import {
   LOG_WRITE_ACTIONS,
@@ -243,8 +244,8 @@ export class LaunchSpec extends Construct {
       availabilityZoneCount: props.network?.availabilityZoneCount,
     });
 
-    this.logGroupName = `/gpu-training/${props.environment}`;
-    this.metricsNamespace = `GpuTraining/${props.environment}`;
+    this.logGroupName = logGroupName(props.environment);
+    this.metricsNamespace = metricsNamespace(props.environment);
     this.logGroup = address(
       new CloudwatchLogGroup(this, "LogGroup", {
         name: this.logGroupName,

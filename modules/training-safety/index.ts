@@ -41,7 +41,7 @@ import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { AssetType, Fn, TerraformAsset, TerraformIterator, TerraformLocal, TerraformOutput, Token } from "cdktf";
 import { Construct } from "constructs";
-import { INSTANCE_TAGS, type TrainingCompute } from "../training-compute";
+import { GPU_UTILIZATION_METRIC, INSTANCE_TAGS, type TrainingCompute } from "../training-compute";
 import { AwsContext } from "../../src/aws-context";
 import { GtiError } from "../../src/errors";
 import { type Grant, grantToRole } from "../../src/iam";
@@ -140,8 +140,8 @@ export const RUNTIME_GUARD_MEMORY_MB = 256;
 export const RUNTIME_GUARD_MAX_EVENT_AGE_SECONDS = 3600;
 /** Idle-GPU alarm period (seconds); `idleGpu.minutes` counts whole periods. */
 export const IDLE_GPU_PERIOD_SECONDS = 300;
-/** The CloudWatch agent's GPU utilisation metric (`nvidia_gpu` measurement `utilization_gpu`). */
-export const GPU_UTILIZATION_METRIC = "nvidia_smi_utilization_gpu";
+/** The CloudWatch agent's GPU utilisation metric (defined with the runtime's other names in training-compute). */
+export { GPU_UTILIZATION_METRIC };
 /** The cost allocation tag the budget filters on (a user-defined tag: `user:` prefix in Budgets filters). */
 export const BUDGET_COST_TAG = "Environment";
 /** A value no instance id ever has: the dashboard's single-instance graphs match nothing without an instance. */

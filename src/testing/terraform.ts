@@ -10,24 +10,28 @@
  * - `TF_PROVIDER_MIRROR`: the provider mirror directory (default `/opt/tf-plugins`). Without a mirror holding the
  *   provider, terraform installs it from the network, if it can.
  */
-import { execFile, spawnSync } from "node:child_process";
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
+import {
+  MINIMUM_TERRAFORM_VERSION,
+  boundAwsProviderVersion,
+  findTerraformBinary,
+  isSupportedTerraformVersion,
+  probeAwsProvider,
+  quietTerraformEnv as quietEnv,
+  readTerraformVersion,
+} from "../terraform-binary";
 
 /** Oldest terraform the synthesized JSON accepts (`use_lockfile` needs 1.10; `mock_provider` needs 1.7). */
-export const MINIMUM_TERRAFORM_VERSION = "1.10.0";
+export { MINIMUM_TERRAFORM_VERSION };
 
 /** Default location of the offline provider mirror on this project's machines. */
 export const DEFAULT_PROVIDER_MIRROR = "/opt/tf-plugins";
 
 /** The hashicorp/aws version `@cdktf/provider-aws` was generated from (and pins in `required_providers`). */
-export function boundAwsProviderVersion(): string {
-  const manifest = JSON.parse(readFileSync(require.resolve("@cdktf/provider-aws/package.json"), "utf8")) as {
-    cdktf: { provider: { version: string } };
-  };
-  return manifest.cdktf.provider.version;
-}
+export { boundAwsProviderVersion };
 
 /** A terraform binary and a way to get the AWS provider, ready to use. */
 export interface TerraformToolchain {
@@ -60,17 +64,10 @@ export function detectTerraform(env: NodeJS.ProcessEnv = process.env, workDir?: 
   const binary = findTerraformBinary(env);
   if (!binary.path) return { available: false, reason: `terraform not found: ${binary.searched}` };
 
-  const versionRun = spawnSync(binary.path, ["version", "-json"], { encoding: "utf8", timeout: 30_000, env: quietEnv(env) });
-  let version: string | undefined;
-  try {
-    version = (JSON.parse(versionRun.stdout) as { terraform_version?: string }).terraform_version;
-  } catch {
-    version = undefined;
-  }
-  if (!version) {
-    return { available: false, reason: `${binary.path} did not report its version (exit ${versionRun.status}): ${firstLine(versionRun.stderr)}` };
-  }
-  if (compareVersions(version, MINIMUM_TERRAFORM_VERSION) < 0) {
+  const versionRun = readTerraformVersion(binary.path, env);
+  if ("error" in versionRun) return { available: false, reason: versionRun.error };
+  const { version } = versionRun;
+  if (!isSupportedTerraformVersion(version)) {
     return { available: false, reason: `terraform ${version} at ${binary.path} is older than ${MINIMUM_TERRAFORM_VERSION}` };
   }
 
@@ -101,22 +98,13 @@ export function detectTerraform(env: NodeJS.ProcessEnv = process.env, workDir?: 
  * Only needed without a mirror (network install); with one, installation is a symlink and cannot fail this way.
  */
 export async function probeProviderInstall(toolchain: TerraformToolchain): Promise<TerraformDetection> {
-  const dir = mkdtempSync(join(tmpdir(), "gti-terraform-probe-"));
-  try {
-    writeFileSync(
-      join(dir, "main.tf.json"),
-      JSON.stringify({ terraform: { required_providers: { aws: { source: "hashicorp/aws", version: toolchain.awsProviderVersion } } } }),
-    );
-    const result = await runTerraform(toolchain, dir, ["init", "-backend=false", "-input=false", "-no-color"], 120_000);
-    if (result.code === 0) return { available: true, toolchain };
-    const where = toolchain.mirror ? `from the mirror ${toolchain.mirror}` : "from the network (no provider mirror found)";
-    return {
-      available: false,
-      reason: `hashicorp/aws ${toolchain.awsProviderVersion} could not be installed ${where}: ${firstLine(result.stderr || result.stdout)}`,
-    };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const probe = await probeAwsProvider(toolchain.binary, toolchain.awsProviderVersion, {
+    ...process.env,
+    TF_CLI_CONFIG_FILE: toolchain.cliConfigFile,
+  });
+  if (probe.ok) return { available: true, toolchain };
+  const where = toolchain.mirror ? `from the mirror ${toolchain.mirror}` : "from the network (no provider mirror found)";
+  return { available: false, reason: `hashicorp/aws ${toolchain.awsProviderVersion} could not be installed ${where}: ${probe.error}` };
 }
 
 /** Output of one terraform command. */
@@ -357,29 +345,6 @@ function toDiagnostic(raw: RawDiagnostic, extra: Partial<TerraformDiagnostic> = 
   };
 }
 
-function findTerraformBinary(env: NodeJS.ProcessEnv): { path?: string; searched: string } {
-  if (env.TERRAFORM_BIN) {
-    return isExecutable(env.TERRAFORM_BIN)
-      ? { path: env.TERRAFORM_BIN, searched: "" }
-      : { searched: `TERRAFORM_BIN=${env.TERRAFORM_BIN} is not an executable file` };
-  }
-  const pathDirs = (env.PATH ?? "").split(delimiter).filter(Boolean);
-  const candidates = [...pathDirs.map((dir) => join(dir, "terraform")), "/usr/local/bin/terraform"];
-  const found = candidates.find(isExecutable);
-  return found
-    ? { path: found, searched: "" }
-    : { searched: "no terraform executable on PATH or at /usr/local/bin/terraform (set TERRAFORM_BIN to its path)" };
-}
-
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** True when `root` holds hashicorp/aws `version` for this platform, unpacked or packed (zip). */
 function mirrorHoldsProvider(root: string, version: string): boolean {
   const platform = `${process.platform}_${process.arch === "x64" ? "amd64" : process.arch}`;
@@ -403,20 +368,3 @@ function cliConfig(mirror: string | undefined): string {
   ].join("\n");
 }
 
-function quietEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return { ...env, CHECKPOINT_DISABLE: "1", TF_IN_AUTOMATION: "1", TF_INPUT: "0" };
-}
-
-function compareVersions(a: string, b: string): number {
-  const pa = a.split(/[.-]/).map((p) => Number.parseInt(p, 10) || 0);
-  const pb = b.split(/[.-]/).map((p) => Number.parseInt(p, 10) || 0);
-  for (let i = 0; i < 3; i++) {
-    const diff = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (diff !== 0) return diff;
-  }
-  return 0;
-}
-
-function firstLine(text: string | undefined): string {
-  return (text ?? "").split("\n").map((l) => l.trim()).find(Boolean) ?? "(no output)";
-}

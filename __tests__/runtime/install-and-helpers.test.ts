@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
-import { USER_DATA_BUDGET_BYTES } from "../../modules/training-compute/user-data";
+import { USER_DATA_BUDGET_BYTES, readRuntimeFiles, stripShell } from "../../modules/training-compute/user-data";
 import { RUN_ID, RUNTIME_DIR, Sandbox, STUBS_DIR } from "../support/runtime/sandbox";
 
 let sandbox: Sandbox;
@@ -244,8 +244,24 @@ describe("quality of runtime/", () => {
 
   it("GIVEN runtime/ WHEN gzipped into the user data THEN it leaves at least 1.5 KB of the user data budget for the cloud-config and runtime.env", () => {
     // The exact check is the compute module's per-mode estimate (estimateUserDataSize, every interpolation at its
-    // longest); this one points at runtime/ as the part that grows.
-    const all = Buffer.concat(runtimeFiles().map((f) => readFileSync(join(RUNTIME_DIR, f))));
+    // longest); this one points at runtime/ as the part that grows. Measured as installed (scripts without comments).
+    const all = Buffer.concat(readRuntimeFiles(RUNTIME_DIR).map((f) => f.content));
     expect(USER_DATA_BUDGET_BYTES - gzipSync(all, { level: 9 }).length).toBeGreaterThanOrEqual(1536);
+  });
+
+  it("GIVEN every runtime script WHEN installed without comments and indentation THEN bash parses it into the same code", () => {
+    // `declare -f` prints a function as bash parsed it (no comments, its own layout): each script's whole text as the
+    // body of a function must print identically before and after stripShell.
+    const printed = (text: string): string => {
+      const result = spawnSync("bash", ["-c", 'eval "gti_script() {\n$1\n}" && declare -f gti_script', "bash", text], { encoding: "utf8" });
+      expect(result.stderr).toBe("");
+      return result.stdout;
+    };
+    for (const f of scripts()) {
+      const original = readFileSync(join(RUNTIME_DIR, f), "utf8");
+      const installed = stripShell(original);
+      expect(installed.length, f).toBeLessThan(original.length);
+      expect(printed(installed), f).toBe(printed(original));
+    }
   });
 });

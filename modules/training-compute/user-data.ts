@@ -119,8 +119,8 @@ export function installedContent(path: string, content: Buffer): Buffer {
 }
 
 /**
- * A bash script without its comment lines and leading blanks, the first line (the shebang) kept. Only lines that
- * begin outside a quoted string are touched (a scan of bash quoting: `'...'`, `"..."`, backslash escapes, comments):
+ * A bash script without its comments, blank lines and indentation, the first line (the shebang) kept. Only lines
+ * that begin outside a quoted string are touched (a scan of bash quoting: `'...'`, `"..."`, backslash escapes, comments):
  * a multi-line string (an awk program) reaches the instance as written. Bash parses the result into the same
  * functions and commands: the runtime tests compare `declare -f` of both.
  */
@@ -129,6 +129,7 @@ export function stripShell(text: string): string {
   const out: string[] = [];
   text.split("\n").forEach((line, index) => {
     const outside = quote === "";
+    let end = line.length;
     for (let i = 0; i < line.length; i++) {
       const c = line[i];
       if (quote === "'") {
@@ -140,11 +141,12 @@ export function stripShell(text: string): string {
       } else if (c === "'" || c === '"') {
         quote = c;
       } else if (c === "#" && (i === 0 || /\s/.test(line[i - 1] ?? ""))) {
-        break; // a comment: the rest of the line
+        end = i; // a comment: the rest of the line
+        break;
       }
     }
     if (index === 0 || !outside) out.push(line);
-    else if (!/^\s*#/.test(line)) out.push(line.replace(/^\s+/, ""));
+    else if (line.slice(0, end).trim() !== "") out.push(line.slice(0, end).trim());
   });
   return out.join("\n");
 }

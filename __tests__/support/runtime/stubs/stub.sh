@@ -71,7 +71,7 @@ s3_sync() {
     done
     if [ ! -e "$dst/$rel" ] || [ "$src/$rel" -nt "$dst/$rel" ] || [ "$src/$rel" -ot "$dst/$rel" ]; then
       [[ $rel == */* ]] && mkdir -p "$dst/${rel%/*}"
-      cp -p "$src/$rel" "$dst/$rel"
+      cp -p "$src/$rel" "$dst/$rel.stub$$" && mv -f "$dst/$rel.stub$$" "$dst/$rel" # S3 puts are atomic
       [ -n "$quiet" ] || echo "upload: $src/$rel to $dst/$rel"
     fi
   done < <(cd "$src" && find . -type f -printf '%P\n' | sort)
@@ -79,11 +79,11 @@ s3_sync() {
 
 s3_cp() {
   local src=$1 dst=$2
-  if [ "$src" = - ]; then mkdir -p "$(dirname "$(path "$dst")")" && cat >"$(path "$dst")"; return; fi
+  if [ "$src" = - ]; then mkdir -p "$(dirname "$(path "$dst")")" && cat >"$(path "$dst").stub$$" && mv -f "$(path "$dst").stub$$" "$(path "$dst")"; return; fi
   [ -f "$(path "$src")" ] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key \"$src\" does not exist" >&2; return 1; }
   if [ "$dst" = - ]; then cat "$(path "$src")"; return; fi
   [[ $dst == */ ]] && dst+=${src##*/}
-  mkdir -p "$(dirname "$(path "$dst")")" && cp -p "$(path "$src")" "$(path "$dst")"
+  mkdir -p "$(dirname "$(path "$dst")")" && cp -p "$(path "$src")" "$(path "$dst").stub$$" && mv -f "$(path "$dst").stub$$" "$(path "$dst")"
 }
 
 list_objects() { # --query 'Contents[].Key' (the default here) or 'CommonPrefixes[].Prefix' (with --delimiter /)

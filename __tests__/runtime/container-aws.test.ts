@@ -16,13 +16,7 @@ let sandbox: Sandbox;
 afterEach(async () => sandbox?.cleanup());
 
 const trainingLog = () => (require("node:fs").existsSync(sandbox.path("var/log/training.log")) ? readFileSync(sandbox.path("var/log/training.log"), "utf8") : "");
-const containerEnv = (): Record<string, string> =>
-  Object.fromEntries(
-    readFileSync(join(sandbox.state, "docker", "gti-training.env"), "utf8")
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-  );
+const containerEnv = (): Record<string, string> => sandbox.containerEnv();
 
 describe("the container's AWS access", () => {
   it("GIVEN a container role WHEN the container runs THEN it resolves only that role's session for its run, refreshed, and no metadata service", async () => {

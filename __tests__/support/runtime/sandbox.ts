@@ -303,6 +303,16 @@ export class Sandbox {
     return full;
   }
 
+  /** The environment the (fake) training container got, as the docker stub recorded it (HF_TOKEN as its SHA-256). */
+  containerEnv(name = "gti-training"): Record<string, string> {
+    return Object.fromEntries(
+      readFileSync(join(this.state, "docker", `${name}.env`), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+    );
+  }
+
   /** Replaces the AWS world (auto-scaling groups and instances) the `aws` stub answers from. */
   setWorld(world: AwsWorld): void {
     writeFileSync(this.worldFile, JSON.stringify(world, null, 2));

@@ -293,6 +293,12 @@ const rules: readonly Rule[] = [
   ["a reserved concurrency of 0", { safety: { guard: { reservedConcurrency: 0 } } }, "safety.guard.reservedConcurrency", /from 1 to 1000/],
   ["a guard that stops one-time spot instances", { safety: { guard: { action: "stop" } } }, "safety.guard.action", /one-time spot instance .* cannot be stopped/],
   ["an idle alarm that stops one-time spot instances", { safety: { idleGpu: { action: "stop" } } }, "safety.idleGpu.action", /one-time spot instance .* cannot be stopped/],
+  [
+    "a fleet drain shorter than the spot grace and the sync reserve",
+    { compute: { spotGraceSeconds: 90 }, fleet: { enabled: true, drainTimeoutSeconds: 30 } },
+    "fleet.drainTimeoutSeconds",
+    /a draining node needs at least 200 s .*compute\.spotGraceSeconds 90.*INTERRUPTED marker/,
+  ],
 ];
 
 describe("every configuration rule rejects its bad value", () => {
@@ -302,6 +308,21 @@ describe("every configuration rule rejects its bad value", () => {
     expect(problem, `problems found: ${error.message}`).toBeDefined();
     expect(problem?.rule).toMatch(rule);
     expect(problem?.fix.length).toBeGreaterThan(5);
+  });
+
+  it("GIVEN a fleet drain of 30 s with a 90 s grace WHEN parsed THEN the error names env, field, value, rule and the fix", () => {
+    const error = configErrorOf(() => parse(inputWith({ compute: { spotGraceSeconds: 90 }, fleet: { enabled: true, drainTimeoutSeconds: 30 } })));
+    expect(error.problems.find((p) => p.field === "fleet.drainTimeoutSeconds")).toMatchObject({
+      value: 30,
+      fix: "set fleet.drainTimeoutSeconds to 200 or more (default 300), or lower compute.spotGraceSeconds",
+    });
+    expect(error.message).toContain("training");
+  });
+
+  it("GIVEN the default grace and drain, or a fleet that is off WHEN parsed THEN the drain rule accepts them", () => {
+    expect(configWith({ fleet: { enabled: true } }).fleet.drainTimeoutSeconds).toBe(300);
+    expect(configWith({ fleet: { enabled: true, drainTimeoutSeconds: 110 } }).fleet.drainTimeoutSeconds).toBe(110);
+    expect(configWith({ fleet: { drainTimeoutSeconds: 30 } }).fleet.drainTimeoutSeconds).toBe(30);
   });
 
   it("GIVEN a CIDR with host bits WHEN parsed THEN the fix gives the network address", () => {

@@ -4,7 +4,7 @@
  * Dockerfile.gpu, bash and ShellCheck for the shell, and entrypoint.sh run for real against temporary directories.
  */
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DockerfileParser, type Instruction } from "dockerfile-ast";
 import { validate as validateDockerfile } from "dockerfile-utils";
@@ -638,6 +638,17 @@ describe("templates/train_example.py", () => {
     expect(readdirSync(sandbox.checkpointDir).filter((name) => /^checkpoint-\d+$/.test(name))).toHaveLength(1);
     expect(readdirSync(sandbox.outputDir)).toEqual([]);
     expect(run.code).toBe(143);
+  });
+
+  it("GIVEN the example WHEN the Trainer saves a checkpoint THEN COMPLETE is written into it last, naming the step (the runtime's contract)", async () => {
+    if (withoutPython()) return;
+    await runEntrypoint(sandbox, { env: exampleEnv(), args: [python as string, TRAIN_EXAMPLE], signalWhenReady: "SIGTERM" });
+    const [checkpoint] = readdirSync(sandbox.checkpointDir).filter((name) => /^checkpoint-\d+$/.test(name));
+    const dir = join(sandbox.checkpointDir, checkpoint as string);
+    expect(readdirSync(dir).sort()).toEqual(["COMPLETE", "optimizer.pt"]);
+    expect(readFileSync(join(dir, "COMPLETE"), "utf8")).toBe(`${(checkpoint as string).split("-")[1]}\n`);
+    const { mtimeMs } = statSync(join(dir, "COMPLETE"));
+    expect(mtimeMs).toBeGreaterThanOrEqual(statSync(join(dir, "optimizer.pt")).mtimeMs);
   });
 
   it("GIVEN RESUME_FROM WHEN the example runs to the end THEN it resumes from that checkpoint and writes the adapter to OUTPUT_DIR", async () => {

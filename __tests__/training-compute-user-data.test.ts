@@ -21,6 +21,7 @@ import {
   estimateUserDataSize,
   literalBlock,
   literalText,
+  installedContent,
   readRuntimeFiles,
   renderEnvFile,
   renderUserData,
@@ -77,12 +78,12 @@ describe("training-compute user data: the runtime contract", () => {
     expect(written).toEqual(runtimeFilesOnDisk().map((path) => `/opt/gpu-training/${path}`));
   });
 
-  it("GIVEN the project's runtime/ WHEN the user data is decoded THEN every file has exactly its bytes on disk", () => {
+  it("GIVEN the project's runtime/ WHEN the user data is decoded THEN every file has exactly its bytes on disk, as installed", () => {
     const byPath = new Map(cloudConfigOf(json).write_files.map((f) => [f.path, f]));
     for (const path of runtimeFilesOnDisk()) {
       const entry = byPath.get(`/opt/gpu-training/${path}`);
       expect(entry, path).toBeDefined();
-      expect(fileBytes(entry!).equals(readFileSync(join(RUNTIME_DIR, path))), path).toBe(true);
+      expect(fileBytes(entry!).equals(installedContent(path, readFileSync(join(RUNTIME_DIR, path)))), path).toBe(true);
     }
   });
 
@@ -143,6 +144,7 @@ describe("training-compute user data: runtime.env", () => {
       "GTI_LOG_GROUP",
       "GTI_METRICS_NAMESPACE",
       "GTI_NVME_MOUNT",
+      "GTI_CONTAINER_ROLE_ARN",
     ]);
   });
 
@@ -352,6 +354,10 @@ describe("training-compute user data: the 16 KB budget", () => {
 
   it("GIVEN the runtime on disk WHEN measured THEN the module reads exactly the files and sizes found there", () => {
     const files = readRuntimeFiles();
-    expect(files.map((f) => [f.path, f.content.length])).toEqual(runtimeFilesOnDisk().map((p) => [p, statSync(join(RUNTIME_DIR, p)).size]));
+    expect(files.map((f) => [f.path, f.content.length])).toEqual(
+      runtimeFilesOnDisk().map((p) => [p, installedContent(p, readFileSync(join(RUNTIME_DIR, p))).length]),
+    );
+    // Shell scripts lose their comments (stripShell); everything else is byte for byte.
+    for (const f of files.filter((x) => x.permissions === "0644")) expect(f.content.length, f.path).toBe(statSync(join(RUNTIME_DIR, f.path)).size);
   });
 });

@@ -161,11 +161,11 @@ describe("training-compute: the instance", () => {
     });
   });
 
-  it("GIVEN the module WHEN synthesized THEN IMDSv2 is required with hop limit 2 and instance tags in metadata", () => {
+  it("GIVEN the module WHEN synthesized THEN IMDSv2 is required with hop limit 1 (no container gets a token) and instance tags in metadata", () => {
     expect(instance.metadata_options).toEqual({
       http_endpoint: "enabled",
       http_tokens: "required",
-      http_put_response_hop_limit: 2,
+      http_put_response_hop_limit: 1,
       instance_metadata_tags: "enabled",
     });
   });
@@ -235,6 +235,9 @@ describe("training-compute: the instance", () => {
       "aws_iam_role_policy.compute_instance_logs_and_metrics",
       "aws_iam_role_policy.compute_instance_read_hf_token",
       "aws_iam_role_policy.compute_instance_self_shutdown",
+      "aws_iam_role_policy.compute_instance_assume_container_role",
+      "aws_iam_role_policy.compute_container_read_data",
+      "aws_iam_role_policy.compute_container_write_own_run",
     ]);
   });
 
@@ -299,6 +302,7 @@ describe("training-compute: the instance role", () => {
         "compute_instance_self_shutdown",
         "compute_instance_session_manager",
         "compute_instance_write_runs",
+        "compute_instance_assume_container_role",
       ].sort(),
     );
   });

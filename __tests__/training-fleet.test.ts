@@ -60,11 +60,11 @@ describe("training-fleet: the launch template shares the launch spec", () => {
     expect(templateOf(customized.json).image_id).toBe("ami-0123456789abcdef0");
   });
 
-  it("GIVEN the launch spec WHEN synthesized THEN IMDSv2 is required with hop limit 2 and instance tags in metadata", () => {
+  it("GIVEN the launch spec WHEN synthesized THEN IMDSv2 is required with hop limit 1 and instance tags in metadata", () => {
     expect(template.metadata_options).toEqual({
       http_endpoint: METADATA_OPTIONS.httpEndpoint,
       http_tokens: "required",
-      http_put_response_hop_limit: 2,
+      http_put_response_hop_limit: 1,
       instance_metadata_tags: "enabled",
     });
   });
@@ -326,6 +326,7 @@ describe("training-fleet: the runtime configuration", () => {
       GTI_FLEET_LIFECYCLE_HOOK: `${NAME}-drain`,
       GTI_FLEET_MASTER_PORT: "29500",
       GTI_FLEET_RENDEZVOUS_TIMEOUT_SECONDS: "600",
+      GTI_FLEET_DRAIN_SECONDS: "300",
     });
   });
 
@@ -346,6 +347,7 @@ describe("training-fleet: the runtime configuration", () => {
       "GTI_FLEET_LIFECYCLE_HOOK",
       "GTI_FLEET_MASTER_PORT",
       "GTI_FLEET_RENDEZVOUS_TIMEOUT_SECONDS",
+      "GTI_FLEET_DRAIN_SECONDS",
     ]);
     expect(single.some((key) => key.startsWith("GTI_FLEET_"))).toBe(false);
   });

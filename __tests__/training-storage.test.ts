@@ -363,6 +363,31 @@ describe("training-storage grants", () => {
     ]);
   });
 
+  it("GIVEN grantWriteRuns for named runs WHEN synthesized THEN writes, reads, lists and the INTERRUPTED delete stay under those runs' prefixes", () => {
+    const { json } = granted((s, stack) => s.grantWriteRuns(testRole(stack), { runIds: ["${local.compute_run_id}", "acme-fleet-*"] }));
+    const st = statementsOf(json, "compute_instance_write_runs");
+    expect(st.find((x) => x.sid === "ListRuns")?.condition).toEqual([
+      {
+        test: "StringLike",
+        variable: "s3:prefix",
+        values: ["runs/${local.compute_run_id}/", "runs/${local.compute_run_id}/*", "runs/acme-fleet-*", "runs/acme-fleet-*/", "runs/acme-fleet-*/*"],
+      },
+    ]);
+    expect(st.find((x) => x.sid === "WriteRunObjects")?.resources).toEqual([`${OUTPUTS_ARN}/runs/\${local.compute_run_id}/*`, `${OUTPUTS_ARN}/runs/acme-fleet-*/*`]);
+    expect(st.find((x) => x.sid === "DeleteInterruptedMarkers")?.resources).toEqual([
+      `${OUTPUTS_ARN}/runs/\${local.compute_run_id}/INTERRUPTED`,
+      `${OUTPUTS_ARN}/runs/acme-fleet-*/INTERRUPTED`,
+    ]);
+  });
+
+  it("GIVEN grantWriteOwnRun WHEN synthesized THEN a session writes and lists only runs/<its RunId tag>/ and deletes nothing", () => {
+    const { json } = granted((s, stack) => s.grantWriteOwnRun(testRole(stack, ["compute", "container"])));
+    const st = statementsOf(json, "compute_container_write_own_run");
+    expect(st.flatMap((x) => x.resources ?? [])).toEqual([OUTPUTS_ARN, `${OUTPUTS_ARN}/runs/&{aws:PrincipalTag/RunId}/*`, `${OUTPUTS_ARN}/runs/&{aws:PrincipalTag/RunId}/*`]);
+    expect(st.flatMap((x) => x.actions ?? [])).not.toContain("s3:DeleteObject");
+    expect(st[0]?.condition?.[0]?.values).toEqual(["runs/&{aws:PrincipalTag/RunId}/", "runs/&{aws:PrincipalTag/RunId}/*"]);
+  });
+
   it("GIVEN grantWriteRuns WHEN synthesized THEN nothing touches the data bucket", () => {
     const { json } = granted((s, stack) => s.grantWriteRuns(testRole(stack)));
     const resources = statementsOf(json, "compute_instance_write_runs").flatMap((st) => st.resources ?? []);

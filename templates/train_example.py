@@ -3,7 +3,10 @@
 Supervised fine-tuning with TRL and PEFT on DATA_DIR/train.jsonl (one JSON object per line with a "text" field or a
 "messages" list). Replace the model, data and hyper-parameters with your own; keep the contract parts:
 
-- checkpoints go to CHECKPOINT_DIR/checkpoint-<step>/ (the Trainer's own layout), every `save_steps` and on SIGTERM;
+- checkpoints go to CHECKPOINT_DIR/checkpoint-<step>/ (the Trainer's own layout), every `save_steps` and on SIGTERM,
+  and each one gets a COMPLETE file once the Trainer has finished writing it: the runtime's checkpoint contract
+  (runtime/README.md). Only a checkpoint with COMPLETE is ever named in LATEST.json and resumed from, so a save cut
+  short (a full disk, a SIGKILL) never becomes the run's resume point;
 - a run started with RESUME_FROM restores model, optimizer, scheduler and step from that checkpoint;
 - the final adapter and tokenizer go to OUTPUT_DIR, and the script exits 0 only when training completed;
 - SIGTERM (spot interruption, forwarded by entrypoint.sh) saves a checkpoint at the end of the current optimizer step
@@ -19,6 +22,24 @@ from datasets import load_dataset
 from peft import LoraConfig
 from transformers import TrainerCallback
 from trl import SFTConfig, SFTTrainer
+
+
+class MarkCheckpointComplete(TrainerCallback):
+    """The checkpoint contract: COMPLETE is written last, after the Trainer saved (and closed) every file of it."""
+
+    def on_save(self, args, state, control, **kwargs):
+        checkpoint = os.path.join(args.output_dir, f"checkpoint-{state.global_step}")
+        if state.is_world_process_zero and os.path.isdir(checkpoint):
+            for name in os.listdir(checkpoint):  # flush what the Trainer wrote before declaring it complete
+                path = os.path.join(checkpoint, name)
+                if os.path.isfile(path):
+                    with open(path, "rb") as written:
+                        os.fsync(written.fileno())
+            with open(os.path.join(checkpoint, "COMPLETE"), "w") as marker:
+                marker.write(f"{state.global_step}\n")
+                marker.flush()
+                os.fsync(marker.fileno())
+        return control
 
 
 class SaveAndStopOnSigterm(TrainerCallback):
@@ -65,7 +86,7 @@ def main() -> int:
             report_to="none",
         ),
         peft_config=LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM"),
-        callbacks=[stopper],
+        callbacks=[stopper, MarkCheckpointComplete()],
     )
     trainer.train(resume_from_checkpoint=resume_from)
     if stopper.stop_requested:

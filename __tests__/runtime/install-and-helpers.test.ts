@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
-import { USER_DATA_BUDGET_BYTES } from "../../modules/training-compute/user-data";
+import { USER_DATA_BUDGET_BYTES, readRuntimeFiles, stripShell } from "../../modules/training-compute/user-data";
+import { RUNTIME_TIMINGS } from "../../src/config/sections/compute";
 import { RUN_ID, RUNTIME_DIR, Sandbox, STUBS_DIR } from "../support/runtime/sandbox";
 
 let sandbox: Sandbox;
@@ -54,6 +55,21 @@ describe("install.sh", () => {
       "start --no-block gpu-training-spot-watcher.service training.service",
     ];
     expect(systemctl).toEqual([...once, ...once]);
+  });
+});
+
+describe("install.sh: the stop timeout", () => {
+  afterEach(async () => sandbox.cleanup());
+
+  it.each([
+    ["30", "60", "110"],
+    ["90", "60", "200"],
+    ["20", "120", "160"],
+  ])("GIVEN a %s s grace and a %s s final sync budget WHEN installed THEN TimeoutStopSec is %s (grace + max(grace, sync) + reserve + 10)", async (grace, sync, expected) => {
+    sandbox = await Sandbox.create({ config: { GTI_SPOT_GRACE_SECONDS: grace, GTI_FINAL_SYNC_SECONDS: sync, GTI_MARKER_RESERVE_SECONDS: "10" } });
+    const result = await sandbox.run("install.sh", [], { GTI_MARKER_RESERVE_SECONDS: "10", GTI_FINAL_SYNC_SECONDS: sync });
+    expect(result.code, result.stderr).toBe(0);
+    expect(readFileSync(sandbox.path("etc/systemd/system/training.service.d/timeouts.conf"), "utf8")).toBe(`[Service]\nTimeoutStopSec=${expected}\n`);
   });
 });
 
@@ -185,7 +201,7 @@ describe("production defaults", () => {
       GTI_MODE: "single",
       GTI_NVME_MOUNT: "/opt/dlami/nvme",
       GTI_AUTO_SHUTDOWN: "true",
-      GTI_SPOT_POLL_SECONDS: "5",
+      GTI_SPOT_POLL_SECONDS: String(RUNTIME_TIMINGS.spotPollSeconds),
       GTI_SPOT_GRACE_SECONDS: "30",
       GTI_CHECKPOINT_INTERVAL_MINUTES: "15",
       GTI_CHECKPOINT_INTERVAL_SECONDS: "900",
@@ -204,6 +220,12 @@ describe("production defaults", () => {
       GTI_FLEET_RENDEZVOUS_TIMEOUT_SECONDS: "600",
       GTI_FLEET_POLL_SECONDS: "10",
       GTI_FLEET_REJOINS: "5",
+      // What the config's drain rule (minimumDrainSeconds) assumes of the runtime:
+      GTI_DEADLINE_MARGIN_SECONDS: String(RUNTIME_TIMINGS.deadlineMarginSeconds),
+      GTI_MARKER_RESERVE_SECONDS: String(RUNTIME_TIMINGS.markerReserveSeconds),
+      GTI_FINAL_SYNC_SECONDS: String(RUNTIME_TIMINGS.finalSyncSeconds),
+      GTI_CREDENTIALS_REFRESH_SECONDS: "900",
+      GTI_CREDENTIALS_DURATION_SECONDS: "3600",
       GTI_LOG_GROUP: "/gpu-training/test",
       GTI_METRICS_NAMESPACE: "GpuTraining/test",
       IMAGE: "123456789012.dkr.ecr.us-east-1.amazonaws.com/gpu-training-infra-training-training:abc1234",
@@ -244,8 +266,24 @@ describe("quality of runtime/", () => {
 
   it("GIVEN runtime/ WHEN gzipped into the user data THEN it leaves at least 1.5 KB of the user data budget for the cloud-config and runtime.env", () => {
     // The exact check is the compute module's per-mode estimate (estimateUserDataSize, every interpolation at its
-    // longest); this one points at runtime/ as the part that grows.
-    const all = Buffer.concat(runtimeFiles().map((f) => readFileSync(join(RUNTIME_DIR, f))));
+    // longest); this one points at runtime/ as the part that grows. Measured as installed (scripts without comments).
+    const all = Buffer.concat(readRuntimeFiles(RUNTIME_DIR).map((f) => f.content));
     expect(USER_DATA_BUDGET_BYTES - gzipSync(all, { level: 9 }).length).toBeGreaterThanOrEqual(1536);
+  });
+
+  it("GIVEN every runtime script WHEN installed without comments and indentation THEN bash parses it into the same code", () => {
+    // `declare -f` prints a function as bash parsed it (no comments, its own layout): each script's whole text as the
+    // body of a function must print identically before and after stripShell.
+    const printed = (text: string): string => {
+      const result = spawnSync("bash", ["-c", 'eval "gti_script() {\n$1\n}" && declare -f gti_script', "bash", text], { encoding: "utf8" });
+      expect(result.stderr).toBe("");
+      return result.stdout;
+    };
+    for (const f of scripts()) {
+      const original = readFileSync(join(RUNTIME_DIR, f), "utf8");
+      const installed = stripShell(original);
+      expect(installed.length, f).toBeLessThan(original.length);
+      expect(printed(installed), f).toBe(printed(original));
+    }
   });
 });

@@ -11,13 +11,7 @@ import { INSTANCE_ID, RUN_ID, type RunResult, Sandbox } from "../support/runtime
 let sandbox: Sandbox;
 
 const terminateCalls = () => sandbox.callsOf("aws", "ec2 terminate-instances");
-const containerEnv = (): Record<string, string> =>
-  Object.fromEntries(
-    readFileSync(join(sandbox.state, "docker", "gti-training.env"), "utf8")
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-  );
+const containerEnv = (): Record<string, string> => sandbox.containerEnv();
 
 describe("gti-launcher: a normal run", () => {
   let result: RunResult;

@@ -10,7 +10,7 @@
  * `terraform_data.compute_run_id`, its replacement trigger `terraform_data.compute_launch_settings`, and the optional
  * Elastic IP `aws_eip.compute_training`.
  *
- * **Instance.** The latest GPU Deep Learning AMI (see `ami.ts`), IMDSv2 only (hop limit 2, instance tags readable),
+ * **Instance.** The latest GPU Deep Learning AMI (see `ami.ts`), IMDSv2 only (hop limit 1, instance tags readable),
  * a gp3 encrypted root volume (`var.root_volume_size_gb`), explicit monitoring, a public IPv4 address (no NAT),
  * `instance_initiated_shutdown_behavior = "terminate"` (an OS shutdown never leaves a stopped instance behind), spot
  * market options only when `var.use_spot` (a `dynamic` block: cdktf cannot express it through its typed API, see
@@ -61,7 +61,7 @@ export interface SpotSettings {
   readonly interruptionBehavior?: "terminate" | "stop";
 }
 
-export interface TrainingComputeProps extends Omit<LaunchSpecProps, "instanceCount"> {
+export interface TrainingComputeProps extends Omit<LaunchSpecProps, "instanceCount" | "runIds"> {
   /** Spot request settings, used when `var.use_spot` is true. @default one-time, terminate on interruption */
   readonly spot?: SpotSettings;
   /** Attach an Elastic IP (same count as the instance: released with it). @default false */
@@ -126,8 +126,6 @@ export class TrainingCompute extends Construct {
 
     // CDKTF-PITFALLS.md item 2: "count": "${var.create_instance ? 1 : 0}".
     this.count = TerraformCount.of(Token.asNumber(Fn.conditional(v.createInstance.booleanValue, 1, 0)));
-    this.launchSpec = new LaunchSpec(this, "LaunchSpec", { ...props, instanceCount: this.count });
-    const spec = this.launchSpec;
     const name = `${props.namePrefix}-gpu`;
 
     this.runIdData = address(
@@ -149,6 +147,9 @@ export class TrainingCompute extends Construct {
       "compute",
       "run_id",
     ).asString;
+    // The instance role writes this instance's run only (a fleet grants its own runs on the shared role).
+    this.launchSpec = new LaunchSpec(this, "LaunchSpec", { ...props, instanceCount: this.count, runIds: [this.runId] });
+    const spec = this.launchSpec;
     this.launchSettingsTrigger = address(
       new TerraformData(this, "LaunchSettingsTrigger", {
         count: this.count,

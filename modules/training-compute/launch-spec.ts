@@ -41,6 +41,7 @@ import { DLAMI_NVME_MOUNT, DLAMI_PARAMETERS, DLAMI_ROOT_DEVICE_NAME, type DlamiO
 import { logGroupName, metricsNamespace } from "./contract";
 import { type NetworkMode, TrainingNetwork } from "./network";
 import {
+  CONTAINER_ROLE_ASSUME_ACTIONS,
   LOG_WRITE_ACTIONS,
   METRIC_WRITE_ACTIONS,
   SECRET_READ_ACTIONS,
@@ -62,11 +63,15 @@ import {
 /** The key prefix of the data bucket the runtime syncs to the instance (`aws s3 sync data/ s3://<bucket>/data/`). */
 export const TRAINING_DATA_PREFIX = "data/";
 
-/** IMDSv2 only; hop limit 2 so containers (one extra network hop) reach it; instance tags readable (the run id). */
+/**
+ * IMDSv2 only; hop limit 1: a bridge-network container (one extra hop) never gets a token, so it never holds the
+ * instance role (host-network containers are blocked by the runtime's firewall rule instead; runtime/README.md);
+ * instance tags readable (the run id).
+ */
 export const METADATA_OPTIONS = {
   httpEndpoint: "enabled",
   httpTokens: "required",
-  httpPutResponseHopLimit: 2,
+  httpPutResponseHopLimit: 1,
   instanceMetadataTags: "enabled",
 } as const;
 
@@ -169,6 +174,11 @@ export interface LaunchSpecProps {
   readonly checkpointIntervalMinutes?: number;
   /** Seconds the container gets after SIGTERM (`GTI_SPOT_GRACE_SECONDS`). @default 30 */
   readonly spotGraceSeconds?: number;
+  /**
+   * Run ids (literals, Terraform references or `*` patterns) whose prefixes `runs/<id>/` the instance role may write
+   * (the single instance's run id; a fleet adds its own with {@link LaunchSpec.grantRuns}). @default ["*"]: every run
+   */
+  readonly runIds?: readonly string[];
   /** Where the runtime's files are read from at synth. @default the project's runtime/ */
   readonly runtimeDir?: string;
 }
@@ -187,6 +197,13 @@ export class LaunchSpec extends Construct {
   public readonly role: IamRole;
   /** `aws_iam_instance_profile.compute_instance`. */
   public readonly instanceProfile: IamInstanceProfile;
+  /**
+   * `aws_iam_role.compute_container`: what the training container may do, assumed by the runtime (instance role) for
+   * one run with the session tag `RunId`: read the data bucket, write that run's prefix only.
+   */
+  public readonly containerRole: IamRole;
+  /** Seconds the container gets after SIGTERM. */
+  public readonly spotGraceSeconds: number;
   /** `aws_security_group.compute`: egress only, plus SSH from the allowed CIDRs. */
   public readonly securityGroup: SecurityGroup;
   /** The VPC and subnets. */
@@ -294,11 +311,23 @@ export class LaunchSpec extends Construct {
       "compute",
       "instance",
     );
+    this.spotGraceSeconds = props.spotGraceSeconds ?? 30;
+    this.containerRole = this.createContainerRole(props);
     this.grants = [
       props.storage.grantReadData(this.role),
-      props.storage.grantWriteRuns(this.role),
+      props.storage.grantWriteRuns(this.role, { runIds: props.runIds }),
       props.registry.grantPull(this.role),
       ...this.grantInstancePermissions(context, props),
+      grantToRole(this, this.role, "assume_container_role", [
+        {
+          sid: "AssumeTheContainerRoleForARun",
+          effect: "Allow",
+          actions: [...CONTAINER_ROLE_ASSUME_ACTIONS],
+          resources: [this.containerRole.arn],
+        },
+      ]),
+      props.storage.grantReadData(this.containerRole),
+      props.storage.grantWriteOwnRun(this.containerRole),
     ];
 
     // Security group: egress only; SSH only from named ranges.
@@ -349,6 +378,48 @@ export class LaunchSpec extends Construct {
       deleteOnTermination: true,
     };
     this.runtimeFiles = readRuntimeFiles(props.runtimeDir);
+  }
+
+  /**
+   * Write access for more runs (a fleet's: its shared run id, or its nodes' `<group>-*`), as the grant `<name>` on the
+   * instance role.
+   */
+  public grantRuns(name: string, runIds: readonly string[]): Grant {
+    return this.props.storage.grantWriteRuns(this.role, { name, runIds });
+  }
+
+  /** The container role: trusted by the instance role only, for a session tagged with a run id. */
+  private createContainerRole(props: LaunchSpecProps): IamRole {
+    const trust = address(
+      new DataAwsIamPolicyDocument(this, "ContainerTrust", {
+        statement: [
+          {
+            sid: "TheInstanceRoleAssumesItForOneRun",
+            effect: "Allow",
+            actions: [...CONTAINER_ROLE_ASSUME_ACTIONS],
+            principals: [{ type: "AWS", identifiers: [this.role.arn] }],
+            condition: [
+              // The session must carry RunId (its grants are scoped by it) and no other tag.
+              { test: "StringLike", variable: "aws:RequestTag/RunId", values: ["?*"] },
+              { test: "ForAllValues:StringEquals", variable: "aws:TagKeys", values: ["RunId"] },
+            ],
+          },
+        ],
+      }),
+      "compute",
+      "container_trust",
+    );
+    return address(
+      new IamRole(this, "ContainerRole", {
+        name: `${props.namePrefix}-container`,
+        description: "GPU training containers: read training data, write their own run's prefix (session tag RunId). Assumed by the runtime.",
+        assumeRolePolicy: trust.json,
+        // Role chaining (instance role -> this role) caps sessions at one hour; the runtime refreshes them.
+        maxSessionDuration: 3600,
+      }),
+      "compute",
+      "container",
+    );
   }
 
   /**
@@ -435,6 +506,7 @@ export class LaunchSpec extends Construct {
       { key: "GTI_LOG_GROUP", value: this.logGroupName },
       { key: "GTI_METRICS_NAMESPACE", value: this.metricsNamespace },
       { key: "GTI_NVME_MOUNT", value: DLAMI_NVME_MOUNT },
+      { key: "GTI_CONTAINER_ROLE_ARN", value: this.containerRole.arn, maxLength: 140 },
       ...extraEnv,
     ];
   }

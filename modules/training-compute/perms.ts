@@ -42,3 +42,9 @@ export const SECRET_READ_ACTIONS = ["secretsmanager:GetSecretValue"] as const;
  * requests, where terminating would make the request launch a replacement.
  */
 export const SELF_SHUTDOWN_ACTIONS = ["ec2:TerminateInstances", "ec2:StopInstances"] as const;
+
+/**
+ * The runtime assumes the container role for each run with the session tag `RunId` (`aws sts assume-role --tags`):
+ * TagSession is authorized separately from AssumeRole.
+ */
+export const CONTAINER_ROLE_ASSUME_ACTIONS = ["sts:AssumeRole", "sts:TagSession"] as const;

@@ -79,7 +79,7 @@ export function readRuntimeFiles(dir: string = RUNTIME_DIR): RuntimeFile[] {
     .sort()
     .map((path) => ({
       path,
-      content: readFileSync(join(dir, ...path.split("/"))),
+      content: installedContent(path, readFileSync(join(dir, ...path.split("/")))),
       permissions: runtimeFilePermissions(path),
     }));
   if (!files.some((file) => file.path === "install.sh")) {
@@ -105,6 +105,50 @@ function walk(root: string, dir: string): string[] {
     }
   }
   return found;
+}
+
+/**
+ * What a runtime file becomes on the instance. Shell scripts (under `bin/`, or `*.sh`: the files that get mode 0755)
+ * lose their comment lines and indentation, which are for the repository's readers (and would cost about 2 KB of the
+ * 16 KB of user data): see {@link stripShell}. Other files are unchanged.
+ */
+export function installedContent(path: string, content: Buffer): Buffer {
+  if (runtimeFilePermissions(path) !== "0755") return content;
+  const text = content.toString("utf8");
+  return Buffer.from(text, "utf8").equals(content) ? Buffer.from(stripShell(text), "utf8") : content;
+}
+
+/**
+ * A bash script without its comments, blank lines and indentation, the first line (the shebang) kept. Only lines
+ * that begin outside a quoted string are touched (a scan of bash quoting: `'...'`, `"..."`, backslash escapes, comments):
+ * a multi-line string (an awk program) reaches the instance as written. Bash parses the result into the same
+ * functions and commands: the runtime tests compare `declare -f` of both.
+ */
+export function stripShell(text: string): string {
+  let quote: "'" | '"' | "" = "";
+  const out: string[] = [];
+  text.split("\n").forEach((line, index) => {
+    const outside = quote === "";
+    let end = line.length;
+    for (let i = 0; i < line.length; i++) {
+      const c = line[i];
+      if (quote === "'") {
+        if (c === "'") quote = "";
+      } else if (c === "\\") {
+        i++;
+      } else if (quote === '"') {
+        if (c === '"') quote = "";
+      } else if (c === "'" || c === '"') {
+        quote = c;
+      } else if (c === "#" && (i === 0 || /\s/.test(line[i - 1] ?? ""))) {
+        end = i; // a comment: the rest of the line
+        break;
+      }
+    }
+    if (index === 0 || !outside) out.push(line);
+    else if (line.slice(0, end).trim() !== "") out.push(line.slice(0, end).trim());
+  });
+  return out.join("\n");
 }
 
 /** One line of the runtime configuration file: `KEY='value'`. */

@@ -29,6 +29,7 @@ import { Construct } from "constructs";
 import { INSTANCE_TAGS, type LaunchSpec, type LaunchUserData, type RuntimeEnvEntry, launchTemplateEbs } from "../training-compute";
 import { AwsContext } from "../../src/aws-context";
 import { isGpuInstanceType } from "../../src/config/rules";
+import { minimumDrainSeconds } from "../../src/config/sections/compute";
 import { GtiError } from "../../src/errors";
 import type { FleetVariables } from "../../src/fleet-variables";
 import { type Grant, grantToRole } from "../../src/iam";
@@ -141,6 +142,8 @@ export class TrainingFleet extends Construct {
   public readonly runId: string | undefined;
   /** `terraform_data.fleet_run_id` (multi-node), or undefined. */
   public readonly runIdData: TerraformData | undefined;
+  /** Write access to the fleet's runs on the shared instance role (`aws_iam_role_policy.compute_instance_fleet_runs`). */
+  public readonly runsGrant: Grant;
   /** `aws_security_group.fleet_nodes`: node-to-node traffic (multi-node), or undefined. */
   public readonly nodesSecurityGroup: SecurityGroup | undefined;
   /** `aws_placement_group.fleet` (multi-node with `placementGroup`), or undefined. */
@@ -206,12 +209,16 @@ export class TrainingFleet extends Construct {
       }
     }
 
+    // The nodes' runs: the shared run id (multi-node), or the ids independent nodes generate and adopt (<group>-...).
+    this.runsGrant = spec.grantRuns("fleet_runs", this.runId !== undefined ? [this.runId] : [`${name}-*`]);
+
     const runtimeMode = FLEET_RUNTIME_MODES[this.mode];
     const extraEnv: RuntimeEnvEntry[] = [
       { key: "GTI_FLEET_ASG_NAME", value: name },
       { key: "GTI_FLEET_LIFECYCLE_HOOK", value: this.lifecycleHookName },
       { key: "GTI_FLEET_MASTER_PORT", value: String(props.masterPort ?? 29500) },
       { key: "GTI_FLEET_RENDEZVOUS_TIMEOUT_SECONDS", value: String(props.rendezvousTimeoutSeconds ?? 600) },
+      { key: "GTI_FLEET_DRAIN_SECONDS", value: String(props.drainTimeoutSeconds ?? 300) },
     ];
     this.userData = spec.userData({ mode: runtimeMode, runId: this.runId ?? "", extraEnv });
 
@@ -312,7 +319,7 @@ export class TrainingFleet extends Construct {
           // The launch template tags the nodes (and their volumes); these tag the group itself.
           propagateAtLaunch: false,
         })),
-        dependsOn: [...spec.grants.map((g) => g.policy), this.grant.policy],
+        dependsOn: [...spec.grants.map((g) => g.policy), this.grant.policy, this.runsGrant.policy],
       }),
       "fleet",
     );
@@ -363,6 +370,10 @@ function validateProps(props: TrainingFleetProps, mode: FleetMode): void {
   if (props.subnetIds && props.subnetIds.length === 0) problems.push("subnetIds is empty");
   const drain = props.drainTimeoutSeconds ?? 300;
   if (!Number.isInteger(drain) || drain < 30 || drain > 7200) problems.push(`drainTimeoutSeconds ${drain} is not in 30..7200`);
+  const needed = minimumDrainSeconds(props.launchSpec.spotGraceSeconds);
+  if (drain < needed) {
+    problems.push(`drainTimeoutSeconds ${drain} is shorter than a drain needs with a ${props.launchSpec.spotGraceSeconds} s spot grace (${needed} s: grace, final sync, marker)`);
+  }
   if (problems.length > 0) {
     throw new GtiError(`Invalid training fleet ${props.namePrefix}-fleet: ${problems.join("; ")}. Fix: correct the fleet settings (fleet.* in envs/<env>.ts).`);
   }

@@ -15,6 +15,8 @@
  * - **Idle-GPU alarm** `aws_cloudwatch_metric_alarm.safety_idle_gpu` (same count as the instance): the busiest GPU
  *   under `idleGpu.thresholdPercent` for `idleGpu.minutes` terminates or stops the instance (an EC2 alarm action) and
  *   notifies; with `auto_shutdown = false` (kept for inspection) it only notifies.
+ * - **Spot stop check** `terraform_data.safety_spot_stop_check` (with the instance, when a net stops and the spot
+ *   request is one-time): refuses `-var use_spot=true` at plan, since EC2 cannot stop a one-time spot instance.
  * - **Budget** `aws_budgets_budget.safety_monthly`: the env's monthly cost (cost allocation tag `Environment`), alerts
  *   at 80% actual and 100% forecasted, to the topic and the e-mails directly.
  * - **Dashboard** `aws_cloudwatch_dashboard.safety`: GPU, memory, CPU, disk, network, the guard's actions and errors,
@@ -49,6 +51,7 @@ import { address } from "../../src/naming";
 import { suppressRule } from "../../src/policy";
 import type { TrainingVariables } from "../../src/variables";
 import { safetyDashboardBody } from "./dashboard";
+import { SpotStopCheck } from "./spot-stop-check";
 import { type AlertsPolicyScopes, alertsKeyStatements, alertsTopicStatements } from "./policies";
 import {
   DESCRIBE_INSTANCES_ACTIONS,
@@ -64,6 +67,7 @@ import { RUNTIME_GUARD, runtimeGuardBuild, runtimeGuardEnvironment } from "./run
 export * from "./dashboard";
 export * from "./perms";
 export * from "./policies";
+export * from "./spot-stop-check";
 
 /** What the guard or the idle-GPU alarm does to an instance. */
 export type SafetyAction = "terminate" | "stop";
@@ -213,6 +217,15 @@ export class TrainingSafety extends Construct {
       );
     }
     const emails = [...(props.alertEmails ?? [])];
+    new SpotStopCheck(this, "SpotStopCheck", {
+      variables: props.variables,
+      count: props.compute.count,
+      requestType: props.compute.spot.requestType,
+      stoppingNets: [
+        ...(guardSettings.action === "stop" ? ["safety.guard.action"] : []),
+        ...(idle.enabled && idle.action === "stop" ? ["safety.idleGpu.action"] : []),
+      ],
+    });
 
     const functionName = `${prefix}-${RUNTIME_GUARD.name}`;
     const topicName = `${prefix}-alerts`;

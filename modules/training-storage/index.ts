@@ -84,6 +84,14 @@ export interface TrainingStorageProps {
   readonly terraformOutputs?: boolean;
 }
 
+/** Which runs a {@link TrainingStorage.grantWriteRuns} grant covers, and its name. */
+export interface RunGrantOptions {
+  /** The grant's name (the policy's address suffix). @default "write_runs" */
+  readonly name?: string;
+  /** Run ids (literal, Terraform references or `*` patterns) the role may write under `runs/`. @default ["*"]: every run */
+  readonly runIds?: readonly string[];
+}
+
 /**
  * The data and outputs buckets of one environment, with grants for the roles that use them.
  *
@@ -190,24 +198,48 @@ export class TrainingStorage extends Construct {
   }
 
   /**
-   * Write access to runs, for training instances: put objects (multipart included) under `runs/`, read them back and
-   * list under `runs/` (resuming from a run's checkpoints), and delete `runs/<run-id>/INTERRUPTED` markers only (a
-   * resumed run replaces its INTERRUPTED marker with SUCCESS or FAILURE). Nothing outside `runs/`, and no deleting of
-   * checkpoints, logs or outputs. With SSE-KMS, `kms:GenerateDataKey` and `kms:Decrypt` on the key.
-   * Address: `<role>_write_runs`.
+   * Write access to runs, for training instances: put objects (multipart included) under `runs/<run>/`, read them
+   * back and list them (resuming from a run's checkpoints), and delete `runs/<run>/INTERRUPTED` markers only (a
+   * resumed run replaces its INTERRUPTED marker with SUCCESS or FAILURE), for the runs `options.runIds` names (`*`
+   * wildcards allowed; every run by default). Nothing outside those prefixes, and no deleting of checkpoints, logs or
+   * outputs. With SSE-KMS, `kms:GenerateDataKey` and `kms:Decrypt` on the key. Address: `<role>_<options.name>`.
    */
-  public grantWriteRuns(role: IamRole): Grant {
-    const runs = `${this.outputsBucket.arn}/${RUNS_PREFIX}*`;
-    return grantToRole(this, role, "write_runs", [
-      this.listRunsStatement(),
-      { sid: "WriteRunObjects", effect: "Allow", actions: [...OBJECT_WRITE_ACTIONS], resources: [runs] },
-      { sid: "ReadRunObjects", effect: "Allow", actions: [...OBJECT_READ_ACTIONS], resources: [runs] },
+  public grantWriteRuns(role: IamRole, options: RunGrantOptions = {}): Grant {
+    const runs = options.runIds ?? ["*"];
+    // Every run: "runs/*" (the same keys as "runs/*/*", one character shorter in a size-limited policy).
+    const objects = runs.map((run) => `${this.outputsBucket.arn}/${RUNS_PREFIX}${run === "*" ? "" : `${run}/`}*`);
+    return grantToRole(this, role, options.name ?? "write_runs", [
+      this.listRunsStatement(runs),
+      { sid: "WriteRunObjects", effect: "Allow", actions: [...OBJECT_WRITE_ACTIONS], resources: objects },
+      { sid: "ReadRunObjects", effect: "Allow", actions: [...OBJECT_READ_ACTIONS], resources: objects },
       {
         sid: "DeleteInterruptedMarkers",
         effect: "Allow",
         actions: [...MARKER_DELETE_ACTIONS],
-        resources: [`${this.outputsBucket.arn}/${RUNS_PREFIX}*/${INTERRUPTED_MARKER}`],
+        resources: runs.map((run) => `${this.outputsBucket.arn}/${RUNS_PREFIX}${run}/${INTERRUPTED_MARKER}`),
       },
+      ...this.kmsStatements("EncryptWithStorageKey", KMS_ENCRYPT_ACTIONS),
+    ]);
+  }
+
+  /**
+   * What a training container's session may do with runs: write (and read back, list) only the prefix of the run in
+   * its session tag `RunId` (`runs/${aws:PrincipalTag/RunId}/`), never delete. For the container role the runtime
+   * assumes with that tag (training-compute). Address: `<role>_write_own_run`.
+   */
+  public grantWriteOwnRun(role: IamRole): Grant {
+    const run = "&{aws:PrincipalTag/RunId}"; // "&{": aws_iam_policy_document's escape of an IAM policy variable
+    const objects = [`${this.outputsBucket.arn}/${RUNS_PREFIX}${run}/*`];
+    return grantToRole(this, role, "write_own_run", [
+      {
+        sid: "ListOwnRun",
+        effect: "Allow",
+        actions: [...BUCKET_LIST_ACTIONS],
+        resources: [this.outputsBucket.arn],
+        condition: [{ test: "StringLike", variable: "s3:prefix", values: [`${RUNS_PREFIX}${run}/`, `${RUNS_PREFIX}${run}/*`] }],
+      },
+      { sid: "WriteOwnRunObjects", effect: "Allow", actions: [...OBJECT_WRITE_ACTIONS], resources: objects },
+      { sid: "ReadOwnRunObjects", effect: "Allow", actions: [...OBJECT_READ_ACTIONS], resources: objects },
       ...this.kmsStatements("EncryptWithStorageKey", KMS_ENCRYPT_ACTIONS),
     ]);
   }
@@ -229,14 +261,19 @@ export class TrainingStorage extends Construct {
     ]);
   }
 
-  /** ListBucket on the outputs bucket, only for prefixes under `runs/`. */
-  private listRunsStatement(): DataAwsIamPolicyDocumentStatement {
+  /** ListBucket on the outputs bucket, only for prefixes under `runs/` (or under the named runs: `runs/<run>/...`). */
+  private listRunsStatement(runs: readonly string[] = ["*"]): DataAwsIamPolicyDocumentStatement {
+    const prefixes =
+      runs.length === 1 && runs[0] === "*"
+        ? [RUNS_PREFIX, `${RUNS_PREFIX}*`]
+        : // A wildcard run (a fleet's "<group>-*") is also listed by its stem (adoption lists "runs/<group>-").
+          runs.flatMap((run) => [...(run.endsWith("*") ? [`${RUNS_PREFIX}${run}`] : []), `${RUNS_PREFIX}${run}/`, `${RUNS_PREFIX}${run}/*`]);
     return {
       sid: "ListRuns",
       effect: "Allow",
       actions: [...BUCKET_LIST_ACTIONS],
       resources: [this.outputsBucket.arn],
-      condition: [{ test: "StringLike", variable: "s3:prefix", values: [RUNS_PREFIX, `${RUNS_PREFIX}*`] }],
+      condition: [{ test: "StringLike", variable: "s3:prefix", values: prefixes }],
     };
   }
 

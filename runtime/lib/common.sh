@@ -9,6 +9,7 @@ SETUP_LOG=$R/var/log/training-setup.log
 TRAIN_LOG=$R/var/log/training.log
 RUNTIME_LOG=$R/var/log/training-runtime.log
 CONTAINER=gti-training
+SLICE=gti-training.slice # the container's cgroup parent: the metadata service is blocked for it
 LOG_FILE=${LOG_FILE:-$RUNTIME_LOG}
 COMPONENT=${COMPONENT:-${0##*/}}
 MARKERS="SUCCESS FAILURE INTERRUPTED"
@@ -39,9 +40,12 @@ load_config() {
     "${GTI_IMDS_RETRIES:=3}" "${GTI_AWS_CLI:=aws}" "${GTI_S3_RETRIES:=5}" "${GTI_S3_BACKOFF_SECONDS:=2}" \
     "${GTI_NVME_WAIT_SECONDS:=15}" "${GTI_STOP_WAIT_SECONDS:=150}" "${GTI_MARKER_LOG_LINES:=20}" \
     "${GTI_FLEET_ASG_NAME:=}" "${GTI_FLEET_LIFECYCLE_HOOK:=}" "${GTI_FLEET_MASTER_PORT:=29500}" \
-    "${GTI_FLEET_RENDEZVOUS_TIMEOUT_SECONDS:=600}" "${GTI_FLEET_POLL_SECONDS:=10}" "${GTI_FLEET_REJOINS:=5}"
+    "${GTI_FLEET_RENDEZVOUS_TIMEOUT_SECONDS:=600}" "${GTI_FLEET_POLL_SECONDS:=10}" "${GTI_FLEET_REJOINS:=5}" \
+    "${GTI_FLEET_DRAIN_SECONDS:=120}" "${GTI_DEADLINE_MARGIN_SECONDS:=5}" "${GTI_MARKER_RESERVE_SECONDS:=10}" \
+    "${GTI_FINAL_SYNC_SECONDS:=60}" "${GTI_CONTAINER_ROLE_ARN:=}" "${GTI_CREDENTIALS_REFRESH_SECONDS:=900}" \
+    "${GTI_CREDENTIALS_DURATION_SECONDS:=3600}"
   [ -n "${GTI_OUTPUTS_BUCKET:-}" ] || die "GTI_OUTPUTS_BUCKET is not set in $f"
-  IMDS=$GTI_IMDS_ENDPOINT AWS=$GTI_AWS_CLI GRACE=$GTI_SPOT_GRACE_SECONDS GTI_DATA_PREFIX=${GTI_DATA_PREFIX%/}/
+  IMDS=$GTI_IMDS_ENDPOINT AWS=awsx GRACE=$GTI_SPOT_GRACE_SECONDS GTI_DATA_PREFIX=${GTI_DATA_PREFIX%/}/
   NVME=$R$GTI_NVME_MOUNT
   WORK=$NVME/training
   DATA=$WORK/data
@@ -105,14 +109,34 @@ resolve_run() { # config > cached > RunId tag > generated (never the instance id
   OUT=$WORK/runs/$RUN_ID/outputs
 }
 
-# retry WHAT CMD...: doubling backoff, never past the spot deadline; outcomes go to $REPORT (the marker's list)
+# left: seconds a transfer may still take: until $UNTIL, else the deadline less the marker's reserve (none: fails)
+left() {
+  local u=${UNTIL:-}
+  [ -n "$u" ] || { u=$(rd deadline) && u=$((u - GTI_MARKER_RESERVE_SECONDS)); } || return 1
+  echo $((u - $(now)))
+}
+# awsx: the AWS CLI, killed (its process group) when the time left runs out; not even started without time left
+awsx() {
+  local t
+  t=$(left) || { "$GTI_AWS_CLI" "$@"; return $?; } # $?: a bare return in a trap returns the status before it
+  [ "$t" -gt 0 ] || { log "no time left for aws $1 $2"; return 124; }
+  timeout -k 1 "$t" "$GTI_AWS_CLI" "$@"
+}
+# stop_deadline: a stop's deadline (the grace, the final sync budget, the marker's reserve); an earlier one stays
+stop_deadline() {
+  local d=$(($(now) + $(stop_budget))) o
+  o=$(rd deadline) && [ "$o" -gt "$(now)" ] && [ "$o" -le "$d" ] || echo "$d" >"$STATE/deadline"
+}
+stop_budget() { echo $((GRACE + (GTI_FINAL_SYNC_SECONDS > GRACE ? GTI_FINAL_SYNC_SECONDS : GRACE) + GTI_MARKER_RESERVE_SECONDS)); }
+
+# retry WHAT CMD...: doubling backoff, never past the deadline; outcomes go to $REPORT (the marker's list)
 retry() {
-  local what=$1 n=0 max=${RETRIES:-$GTI_S3_RETRIES} delay=$GTI_S3_BACKOFF_SECONDS
+  local what=$1 n=0 max=${RETRIES:-$GTI_S3_RETRIES} delay=$GTI_S3_BACKOFF_SECONDS t
   shift
   while :; do
     n=$((n + 1))
     if "$@"; then echo "$what $n ok" >>"${REPORT:-$STATE/sync-report}"; return 0; fi
-    if [ "$n" -ge "$max" ] || [ $(($(now) + ${delay%.*} + 1)) -ge "$(rd deadline || echo 9999999999)" ]; then
+    if [ "$n" -ge "$max" ] || { t=$(left) && [ "$t" -le $((${delay%.*} + 1)) ]; }; then
       echo "$what $n failed" >>"${REPORT:-$STATE/sync-report}"
       log "$what failed after $n attempt(s)"
       return 1
@@ -127,7 +151,7 @@ s3ok() { quiet "$AWS" s3 "$@" --only-show-errors || [ $? = 2 ]; } # 2: files van
 
 s3_keys() { # PREFIX [QUERY]: the keys (or the QUERY's values) one level under PREFIX
   local out
-  out=$(REPORT=/dev/null RETRIES=3 retry list quiet2 "$AWS" s3api list-objects-v2 --bucket "$GTI_OUTPUTS_BUCKET" \
+  out=$(REPORT=/dev/null RETRIES=${RETRIES:-3} retry list quiet2 "$AWS" s3api list-objects-v2 --bucket "$GTI_OUTPUTS_BUCKET" \
     --prefix "$1" --delimiter / --query "${2:-Contents[].Key}" --output text) || return 1
   echo "${out//$'\t'/$'\n'}"
 }
@@ -140,28 +164,33 @@ current_marker() {
   return 0
 }
 
-ckpt_index() { # "<newest mtime> <fingerprint> <name>"; tmp* and .* are in progress
-  find "$CKPT" -mindepth 1 -printf '%T@ %s %P\n' | awk '{ n = $0; sub(/^[^ ]+ [^ ]+ /, "", n); sub(/\/.*/, "", n) }
-    n !~ /^(tmp|\.)/ { c[n]++; s[n] += $2; t[n] += $1; if ($1 > m[n]) m[n] = $1 }
-    END { for (n in c) printf "%.6f %d:%d:%.6f %s\n", m[n], c[n], s[n], t[n], n }' | sort
+# ckpt_index: "<newest mtime> <complete> <fingerprint> <name>" per checkpoint; tmp* and .* are in progress. complete:
+# 1 with a COMPLETE file in it, or for every entry once the trainer declared atomic renames (.atomic-rename)
+ckpt_index() {
+  find "$CKPT" -mindepth 1 -printf '%T@ %s %P\n' | awk -v r="$([ ! -e "$CKPT/.atomic-rename" ] || echo 1)" '
+    { p = $0; sub(/^[^ ]+ [^ ]+ /, "", p); n = p; sub(/\/.*/, "", n) }
+    n !~ /^(tmp|\.)/ { c[n]++; s[n] += $2; t[n] += $1; if ($1 > m[n]) m[n] = $1; if (p == n "/COMPLETE" || r) k[n] = 1 }
+    END { for (n in c) printf "%.6f %d %d:%d:%.6f %s\n", m[n], k[n], c[n], s[n], t[n], n }' | sort
 }
 
-# LATEST.json: the newest checkpoint unchanged during a successful sync (and SETTLE s before). README: completeness
+# sync_checkpoints [SETTLE] [SUSPECT]: upload; LATEST.json only moves forward, to a checkpoint unchanged during the
+# sync and complete: by the contract, else settled and not SUSPECT (runtime/README.md: checkpoint contract)
 sync_checkpoints() {
-  local settle=${1:-$GTI_CHECKPOINT_SETTLE_SECONDS} start before newest name type=file s3
+  local settle=${1:-$GTI_CHECKPOINT_SETTLE_SECONDS} x=${2:-} start before newest name type=file s3
   [ -d "$CKPT" ] || return 0
   start=$(now)
   before=$(ckpt_index)
   s3x checkpoints sync "$CKPT" "$S3RUN/checkpoints/" --exclude 'tmp*' --exclude '.*' --exclude LATEST.json || return 1
-  newest=$(comm -12 <(echo "$before") <(ckpt_index) | awk -v c=$((start - settle)) -v s="$settle" 's == 0 || $1 < c' |
-    sort -n | tail -n 1)
-  [ -n "$newest" ] && [ "$newest" != "$(rd latest)" ] || return 0
-  name=${newest#* * }
-  # Multi-node: every node syncs (torchrun's global rank 0, which saves, may be any node); LATEST.json only moves forward
-  if [ "$GTI_MODE" = fleet-multinode ] && s3=$(quiet2 "$AWS" s3 cp "$S3RUN/checkpoints/LATEST.json" -) &&
-    awk -F'"mtime":' -v m="${newest%% *}" 'NF > 1 && $2 + 0 > m + 0 { f = 1 } END { exit !f }' <<<"$s3"; then
-    echo "$newest" >"$STATE/latest"
-    log "checkpoint $name is in S3; LATEST.json keeps a newer one"
+  newest=$(comm -12 <(echo "$before") <(ckpt_index) | awk -v c=$((start - settle)) -v s="$settle" -v x="$x" \
+    -v k="$(awk '$2 == 1 { print 1; exit }' <<<"$before")" '{ n = $0; sub(/^[^ ]+ [^ ]+ [^ ]+ /, "", n) }
+    k ? $2 == 1 : (s == 0 || $1 < c) && n != x' | sort -n | tail -n 1)
+  [ -n "$newest" ] || return 0
+  name=${newest#* * * } cur=$(rd latest) || cur=0
+  # Multi-node: every node syncs (torchrun's global rank 0, which saves, may be any node): S3's LATEST.json counts too
+  if awk -v n="${newest%% *}" -v c="$cur" 'BEGIN { exit !(n <= c + 0) }' || { [ "$GTI_MODE" = fleet-multinode ] &&
+    s3=$(quiet2 "$AWS" s3 cp "$S3RUN/checkpoints/LATEST.json" -) &&
+    awk -F'"mtime":' -v m="${newest%% *}" 'NF > 1 && $2 + 0 > m + 0 { f = 1 } END { exit !f }' <<<"$s3"; }; then
+    [ "${cur#* * * }" = "$name" ] || log "checkpoint $name is in S3; LATEST.json keeps a newer one"
     return 0
   fi
   if [ -d "$CKPT/$name" ]; then type=dir; fi
@@ -172,23 +201,38 @@ sync_checkpoints() {
   log "checkpoint $name is complete and in S3"
 }
 
-locked_sync() { (flock 7 && sync_checkpoints "$@") 7>"$STATE/sync.lock"; }
-early_sync() { REPORT=$STATE/periodic-report locked_sync; }
+# early_sync: a periodic or rebalance sync as its own process group (a drain kills all of it, aws included); one at a time
+early_sync() {
+  [ ! -e "$STATE/interrupted" ] || return 0
+  set -m
+  (flock -n 7 || exit 0; echo "$BASHPID" >"$STATE/sync.pgid"; r=0; REPORT=$STATE/periodic-report sync_checkpoints || r=$?
+    rm -f "$STATE/sync.pgid"; exit "$r") 7>"$STATE/sync.lock" &
+  set +m
+  wait $!
+}
+stop_syncs() {
+  local g
+  g=$(rd sync.pgid) && kill -KILL -- "-$g" 2>/dev/null && log "in-flight checkpoint sync $g stopped"
+  rm -f "$STATE/sync.pgid"
+}
 
 restore_checkpoint() {
   local json name
   RESUME_FROM=
+  : >"$STATE/resumed-from"
   s3x restore-outputs sync "$S3RUN/outputs/" "$OUT/" || return 1
   json=$(s3_keys "runs/$RUN_ID/checkpoints/") || return 1
   grep -qx "runs/$RUN_ID/checkpoints/LATEST.json" <<<"$json" || { log "no complete checkpoint: fresh start"; return 0; }
   json=$(retry resume-pointer quiet2 "$AWS" s3 cp "$S3RUN/checkpoints/LATEST.json" -) || return 1
   name=$(sed -n 's/.*"checkpoint":"\([^"]*\)".*/\1/p' <<<"$json")
   [ -n "$name" ] || { log "unreadable LATEST.json: $json"; return 1; }
+  echo "$(sed -n 's/.*"mtime":\([0-9.]*\).*/\1/p' <<<"$json") 1 - $name" >"$STATE/latest"
   log "resuming from checkpoint $name"
   if [[ $json == *'"type":"dir"'* ]]; then
     s3x resume sync "$S3RUN/checkpoints/$name/" "$CKPT/$name/" || return 1
   else s3x resume cp "$S3RUN/checkpoints/$name" "$CKPT/$name" || return 1; fi
   RESUME_FROM=/checkpoints/$name
+  echo "$RESUME_FROM" >"$STATE/resumed-from"
 }
 
 upload_logs() {
@@ -206,41 +250,62 @@ js() {
   printf '"%s"' "${s//[[:cntrl:]]/}"
 }
 
-write_marker() { # KIND EXIT_CODE REASON; SUCCESS/FAILURE supersede INTERRUPTED (terminal runs never run again)
-  local kind=$1 f=$STATE/marker.json lf=$TRAIN_LOG m tr="" failed="" what n ok lines=""
+# pending FAILED: what failed uploads leave on this disk only (the marker tells the next instance what is lost)
+pending() {
+  local w
+  for w in ${1//,/ }; do
+    case $w in
+      checkpoints | LATEST.json) [ ! -d "$CKPT" ] || ckpt_index | awk -v c="$(rd latest)" '$1 > c + 0 {
+        sub(/^[^ ]+ [^ ]+ [^ ]+ /, ""); print "checkpoints/" $0 }' ;;
+      *) echo "$w/" ;;
+    esac
+  done | sort -u
+}
+
+# write_marker KIND EXIT_CODE REASON: first priority, until the deadline itself (the syncs stop at its reserve)
+write_marker() { # SUCCESS/FAILURE supersede INTERRUPTED (terminal runs never run again)
+  local kind=$1 f=$STATE/marker.json lf=$TRAIN_LOG m tr="" failed="" what n ok lines="" nu="" d u=""
   [ -s "$STATE/attempt" ] || lf=$SETUP_LOG
   while read -r what n ok; do
     tr+="${tr:+,}{\"what\":$(js "$what"),\"attempts\":$n,\"ok\":$([ "$ok" = ok ] && echo true || echo false)}"
     [ "$ok" = ok ] || failed+="${failed:+,}$(js "$what")"
   done <"$STATE/sync-report"
   while IFS= read -r m; do lines+="${lines:+,}$(js "$m")"; done < <(tail -n "$GTI_MARKER_LOG_LINES" "$lf" 2>/dev/null)
+  while IFS= read -r m; do nu+="${nu:+,}$(js "$m")"; done < <(rd pending)
   m='{"status":"%s","run_id":%s,"run_id_source":"%s","reason":%s,"exit_code":%s,"instance_id":%s,"instance_type":%s,'
   m+='"lifecycle":%s,"mode":%s,"image":%s,"started_at":%s,"ended_at":"%s","resumed_from":%s,"transfers":[%s],'
   # shellcheck disable=SC2059
-  printf "$m"'"failed":[%s],"last_log_lines":[%s]}\n' "$kind" "$(js "$RUN_ID")" "$RUN_SRC" "$(js "$3")" \
+  printf "$m"'"failed":[%s],"not_uploaded":[%s],"last_log_lines":[%s]}\n' "$kind" "$(js "$RUN_ID")" "$RUN_SRC" "$(js "$3")" \
     "$2" "$(js "$(instance_id)")" "$(js "$(meta instance-type)")" "$(js "$(meta instance-life-cycle)")" \
     "$(js "$GTI_MODE")" "$(js "$IMAGE")" "$(js "$(rd attempt || rd boot-started)")" "$(ts)" \
-    "$(js "$(rd resumed-from)")" "$tr" "$failed" "$lines" >"$f"
-  s3x marker cp "$f" "$S3RUN/$kind" --content-type application/json || return 1
-  [ "$kind" = INTERRUPTED ] || quiet "$AWS" s3 rm "$S3RUN/INTERRUPTED" || log "WARNING: INTERRUPTED not removed"
+    "$(js "$(rd resumed-from)")" "$tr" "$failed" "$nu" "$lines" >"$f"
+  d=$(rd deadline) && u=$((d > $(now) + 2 ? d : $(now) + 2))
+  UNTIL=$u s3x marker cp "$f" "$S3RUN/$kind" --content-type application/json || return 1
+  [ "$kind" = INTERRUPTED ] || UNTIL=$u quiet "$AWS" s3 rm "$S3RUN/INTERRUPTED" || log "WARNING: INTERRUPTED not removed"
   log "marker $kind written to $S3RUN/$kind"
 }
 
-# finalize KIND EXIT_CODE REASON: once per attempt, whoever comes first; the marker last. -> "KIND FAILED-UPLOADS"
+# finalize KIND EXIT_CODE REASON: once per attempt, whoever comes first; the marker last. -> "KIND FAILED-UPLOADS".
+# An in-flight early sync is killed (this one does it all); after a non-zero exit the newest checkpoint is suspect.
 finalize() {
-  local kind=$1 rc=$2 reason=$3 settle=0 failed from
+  local kind=$1 rc=$2 reason=$3 settle=0 failed from x=""
   exec 8>"$STATE/finalize.lock"
   flock 8
   if [ ! -s "$STATE/finalized" ]; then
     touch "$STATE/sync-report"
     from=$(($(wc -l <"$STATE/sync-report") + 1))
-    [ "$rc" = 137 ] && settle=$GTI_CHECKPOINT_SETTLE_SECONDS # SIGKILLed
-    locked_sync "$settle" || true
+    stop_syncs
+    if [ "$rc" != 0 ] && [ -d "$CKPT" ]; then
+      settle=$GTI_CHECKPOINT_SETTLE_SECONDS x=$(ckpt_index | tail -n 1) x=${x#* * * }
+    fi
+    (flock -w 5 7 || log "WARNING: the sync lock is still held: syncing anyway"
+      sync_checkpoints "$settle" "$x") 7>"$STATE/sync.lock" || true
     [ ! -d "$OUT" ] || s3x outputs sync "$OUT" "$S3RUN/outputs/" || true
     log "attempt ended: $kind (exit code $rc, $reason)"
     retry logs upload_logs || true
     failed=$(tail -n "+$from" "$STATE/sync-report" | awk '$3 == "failed" { printf "%s%s", s, $1; s = "," }')
     [ -n "$failed" ] && [ "$kind" = SUCCESS ] && kind=FAILURE reason=sync_failed
+    pending "$failed" >"$STATE/pending"
     if leader; then write_marker "$kind" "$rc" "$reason" || failed+="${failed:+,}marker"
     else log "node rank $(rd rank): no marker, rank 0 writes it"; fi
     upload_logs || true
@@ -273,15 +338,19 @@ maybe_shutdown() { # KIND FAILED-UPLOADS: only after SUCCESS/FAILURE with everyt
 
 running() { [ "$(docker inspect -f '{{.State.Running}}' "$CONTAINER" 2>/dev/null)" = true ]; }
 
-# halt FLAG WHY: flag the stop (under the start lock), SIGTERM/grace/SIGKILL, wait for the exit code
+# halt FLAG WHY: flag the stop (under the start lock), set its deadline, SIGTERM/grace/SIGKILL, wait for the exit code.
+# The grace is at most half the time left, the other half is the final sync's.
 halt() {
-  local until=$(($(now) + GRACE + 15))
+  local until g=$GRACE l
   (flock 9 && { [ -e "$STATE/$1" ] || echo "$2" >"$STATE/$1"; }) 9>"$STATE/start.lock"
+  stop_deadline
   [ -e "$STATE/container-started" ] || return 0
+  l=$(left) && [ $((l / 2)) -lt "$g" ] && g=$((l > 1 ? l / 2 : 0))
+  until=$(($(now) + g + 15))
   while [ ! -e "$STATE/container-rc" ] && [ "$(now)" -lt "$until" ]; do
     if running; then
-      log "stopping the training container: SIGTERM, SIGKILL after ${GRACE}s"
-      docker stop --time "$GRACE" "$CONTAINER" >/dev/null 2>&1 || true
+      log "stopping the training container: SIGTERM, SIGKILL after ${g}s"
+      docker stop --time "$g" "$CONTAINER" >/dev/null 2>&1 || true
     else sleep 0.1; fi
   done
 }

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { accountId, awsRegion, bucketName, rule } from "./sections/common";
-import { computeSchema } from "./sections/compute";
+import { RUNTIME_TIMINGS, computeSchema, minimumDrainSeconds } from "./sections/compute";
 import { fleetSchema } from "./sections/fleet";
 import { registrySchema } from "./sections/registry";
 import { safetySchema } from "./sections/safety";
@@ -102,6 +102,19 @@ export const environmentSchema = z
           });
         }
       }
+    }
+    // A terminating fleet node gets drainTimeoutSeconds (the lifecycle hook's heartbeat timeout) for its final sync and
+    // marker: shorter than the spot grace plus the sync reserve, the group kills it first and the run is orphaned.
+    const drain = minimumDrainSeconds(env.compute.spotGraceSeconds);
+    if (env.fleet.enabled && env.fleet.drainTimeoutSeconds < drain) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["fleet", "drainTimeoutSeconds"],
+        message: rule(
+          `a draining node needs at least ${drain} s (poll ${RUNTIME_TIMINGS.spotPollSeconds} + compute.spotGraceSeconds ${env.compute.spotGraceSeconds} + final sync max(grace, ${RUNTIME_TIMINGS.finalSyncSeconds}) + marker reserve ${RUNTIME_TIMINGS.markerReserveSeconds} + margin ${RUNTIME_TIMINGS.deadlineMarginSeconds}), or the group terminates it before its INTERRUPTED marker`,
+          `set fleet.drainTimeoutSeconds to ${drain} or more (default 300), or lower compute.spotGraceSeconds`,
+        ),
+      });
     }
     for (const key of Object.keys(env.tags)) {
       if ((RESERVED_TAG_KEYS as readonly string[]).includes(key)) {

@@ -18,6 +18,7 @@ export const STUBS_DIR = join(__dirname, "stubs");
 /** Commands the runtime expects from the machine; each gets a recording stub on PATH. */
 export const STUBBED_COMMANDS = [
   "aws", "docker", "nvidia-smi", "systemctl", "mdadm", "mkfs.ext4", "mount", "mountpoint", "lsblk", "blkid", "dpkg", "nvidia-ctk",
+  "iptables",
 ] as const;
 
 export const OUTPUTS_BUCKET = "outputs-bucket";
@@ -35,6 +36,9 @@ export const FAST_KNOBS: Record<string, string> = {
   GTI_NVME_WAIT_SECONDS: "0",
   GTI_STOP_WAIT_SECONDS: "20",
   GTI_FLEET_POLL_SECONDS: "0.1",
+  GTI_DEADLINE_MARGIN_SECONDS: "1",
+  GTI_MARKER_RESERVE_SECONDS: "1",
+  GTI_FINAL_SYNC_SECONDS: "5",
   FAKE_STEP_SECONDS: "0.05",
 };
 
@@ -132,6 +136,8 @@ export interface Marker {
   resumed_from: string;
   transfers: { what: string; attempts: number; ok: boolean }[];
   failed: string[];
+  /** What the failed uploads left on the instance only (checkpoints/<name>, outputs/, logs/). */
+  not_uploaded: string[];
   last_log_lines: string[];
 }
 
@@ -143,6 +149,7 @@ export class Sandbox {
   /** The AWS world file (shared by the nodes of a fleet). */
   readonly worldFile: string;
   private readonly children = new Set<ChildProcess>();
+  private units = 0;
 
   private constructor(
     readonly dir: string,
@@ -220,11 +227,14 @@ export class Sandbox {
     };
   }
 
-  /** Starts runtime/<script> (e.g. "bin/gti-launcher") in its own process group. */
-  start(script: string, args: string[] = [], env: Record<string, string> = {}): Running {
+  /**
+   * Starts runtime/<script> (e.g. "bin/gti-launcher") in its own process group, as a systemd unit would: every process
+   * it starts carries `GTI_TEST_UNIT=<unit>` (a stand-in for the unit's cgroup; see {@link killUnit}).
+   */
+  start(script: string, args: string[] = [], env: Record<string, string> = {}, unit = `${script}-${++this.units}`): Running {
     const started = Date.now();
     const child = spawn("bash", [join(RUNTIME_DIR, script), ...args], {
-      env: this.env(env),
+      env: { ...this.env(env), GTI_TEST_UNIT: `${this.dir}:${unit}` },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });
@@ -291,6 +301,16 @@ export class Sandbox {
     mkdirSync(join(full, ".."), { recursive: true });
     writeFileSync(full, content, mode === undefined ? undefined : { mode });
     return full;
+  }
+
+  /** The environment the (fake) training container got, as the docker stub recorded it (HF_TOKEN as its SHA-256). */
+  containerEnv(name = "gti-training"): Record<string, string> {
+    return Object.fromEntries(
+      readFileSync(join(this.state, "docker", `${name}.env`), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
+    );
   }
 
   /** Replaces the AWS world (auto-scaling groups and instances) the `aws` stub answers from. */
@@ -381,6 +401,43 @@ export class Sandbox {
     return lost;
   }
 
+  /**
+   * What systemd does at a unit's stop timeout: SIGKILL to every process of the unit's cgroup, here every process whose
+   * environment holds the unit's GTI_TEST_UNIT (so also those in process groups of their own, e.g. under `timeout`).
+   * The training container is not in the unit (docker runs it): the docker stub starts it with a clean environment.
+   */
+  killUnit(running: Running): number {
+    const marker = `GTI_TEST_UNIT=${this.dir}:`;
+    const own = (running.child.pid !== undefined && Sandbox.environOf(running.child.pid).find((e) => e.startsWith(marker))) || "";
+    return Sandbox.killWhere((environ) => own !== "" && environ.includes(own));
+  }
+
+  /** The NUL-separated environment of a process ([] when it is gone or not ours). */
+  private static environOf(pid: number): string[] {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, "latin1").split("\0");
+    } catch {
+      return [];
+    }
+  }
+
+  /** SIGKILLs every process whose environment matches; returns how many. */
+  private static killWhere(match: (environ: string[]) => boolean): number {
+    let killed = 0;
+    for (const entry of readdirSync("/proc")) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid) || pid === process.pid) continue;
+      if (!match(Sandbox.environOf(pid))) continue;
+      try {
+        process.kill(pid, "SIGKILL");
+        killed++;
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return killed;
+  }
+
   private killGroup(child: ChildProcess): void {
     if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
       try {
@@ -402,6 +459,8 @@ export class Sandbox {
         }
       }
     }
+    // And what left those groups (process groups of their own: early syncs, `timeout`, the fake container).
+    Sandbox.killWhere((environ) => environ.includes(`STUB_STATE=${this.state}`) || environ.includes(`HOME=${this.state}`) || environ.some((e) => e.startsWith(`GTI_TEST_UNIT=${this.dir}:`)));
     await this.imds.close();
     rmSync(this.dir, { recursive: true, force: true });
   }

@@ -120,10 +120,10 @@ run "apply_with_instance_sets_outputs" {
   assert {
     condition = alltrue([
       aws_instance.compute_training[0].metadata_options[0].http_tokens == "required",
-      aws_instance.compute_training[0].metadata_options[0].http_put_response_hop_limit == 2,
+      aws_instance.compute_training[0].metadata_options[0].http_put_response_hop_limit == 1,
       aws_instance.compute_training[0].metadata_options[0].instance_metadata_tags == "enabled",
     ])
-    error_message = "IMDSv2 must be required, with hop limit 2 and instance tags in metadata."
+    error_message = "IMDSv2 must be required, with hop limit 1 (no container gets a token) and instance tags in metadata."
   }
 
   assert {

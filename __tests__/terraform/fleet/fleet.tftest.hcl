@@ -76,7 +76,7 @@ run "plan_defaults_scaled_to_zero_on_spot" {
   assert {
     condition = alltrue([
       aws_launch_template.fleet.metadata_options[0].http_tokens == "required",
-      aws_launch_template.fleet.metadata_options[0].http_put_response_hop_limit == 2,
+      aws_launch_template.fleet.metadata_options[0].http_put_response_hop_limit == 1,
       aws_launch_template.fleet.metadata_options[0].instance_metadata_tags == "enabled",
       aws_launch_template.fleet.block_device_mappings[0].ebs[0].encrypted == "true",
       aws_launch_template.fleet.block_device_mappings[0].ebs[0].volume_type == "gp3",
@@ -86,7 +86,7 @@ run "plan_defaults_scaled_to_zero_on_spot" {
       aws_launch_template.fleet.network_interfaces[0].associate_public_ip_address == "true",
       startswith(aws_launch_template.fleet.image_id, "resolve:ssm:/aws/service/deeplearning/"),
     ])
-    error_message = "Nodes must launch like the single instance: IMDSv2 (hop limit 2, tags), encrypted gp3 root, the shared profile and security group, the DLAMI."
+    error_message = "Nodes must launch like the single instance: IMDSv2 (hop limit 1, tags), encrypted gp3 root, the shared profile and security group, the DLAMI."
   }
 
   assert {

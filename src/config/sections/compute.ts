@@ -17,6 +17,22 @@ export const MAX_RUNTIME_HOURS_RANGE = { min: 1, max: 168 } as const;
 /** `root_volume_size_gb` / `compute.rootVolumeSizeGb`: the GPU AMI needs about 100 GiB; gp3 allows 16 TiB. */
 export const ROOT_VOLUME_SIZE_GB_RANGE = { min: 100, max: 16384 } as const;
 
+/**
+ * The runtime's timing defaults that the configuration rules depend on (`runtime/lib/common.sh`; the runtime tests
+ * assert they are the runtime's): the spot watcher's poll, the margin kept before AWS's deadline, the marker's
+ * reserve, and the final sync budget of a requested stop.
+ */
+export const RUNTIME_TIMINGS = { spotPollSeconds: 5, deadlineMarginSeconds: 5, markerReserveSeconds: 10, finalSyncSeconds: 60 } as const;
+
+/**
+ * The seconds a node must be given to drain: notice it (a poll), the container's grace, the final sync (at least as
+ * long as the grace: the runtime caps the grace at half the time left), the marker's reserve and the margin.
+ */
+export function minimumDrainSeconds(spotGraceSeconds: number): number {
+  const t = RUNTIME_TIMINGS;
+  return t.spotPollSeconds + spotGraceSeconds + Math.max(spotGraceSeconds, t.finalSyncSeconds) + t.markerReserveSeconds + t.deadlineMarginSeconds;
+}
+
 /** `spot_max_price` / `compute.spotMaxPrice`: empty (the on-demand cap) or a price in USD per hour (above 0). */
 export const SPOT_MAX_PRICE_PATTERN = "^$|^[0-9]+([.][0-9]+)?$";
 

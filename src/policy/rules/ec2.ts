@@ -38,7 +38,7 @@ export const EC2_IMDSV2: PolicyRule = {
       }
     }
     const problem = imdsProblem(own);
-    return problem ? nonCompliant(problem, 'set metadata_options { http_tokens = "required" } (and http_put_response_hop_limit = 2 if containers call IMDS)') : COMPLIANT;
+    return problem ? nonCompliant(problem, 'set metadata_options { http_tokens = "required" } (http_put_response_hop_limit = 1 keeps containers away from the instance role)') : COMPLIANT;
   },
 };
 

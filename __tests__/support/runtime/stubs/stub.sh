@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Multi-call test stub for every command the runtime needs from the machine (aws, docker, nvidia-smi, systemctl,
-# mdadm, mkfs.ext4, mount, mountpoint, lsblk, blkid, dpkg, nvidia-ctk, amazon-cloudwatch-agent-ctl), selected by
+# mdadm, mkfs.ext4, mount, mountpoint, lsblk, blkid, dpkg, nvidia-ctk, iptables, amazon-cloudwatch-agent-ctl), selected by
 # $STUB_NAME. Every call is appended to $STUB_STATE/calls.jsonl ({t, cmd, args, env}). Rules in $STUB_STATE/rules
 # simulate failures and timings: lines "<glob on 'cmd args'>\t<times|*>\t<exit code|->\t<delay s>\t<stderr>"; the
 # first matching rule with times left applies (exit code "-" = only the delay, then the normal behaviour).
 # "S3" is the directory $FAKE_S3 (s3://bucket/key = $FAKE_S3/bucket/key); `aws s3 sync/cp` really copy files, and
 # `s3api put-object --if-none-match '*'` is create-only. `aws autoscaling ...` and `aws ec2 describe-instances` act on
-# the fleet in $FAKE_AWS_WORLD (fake-aws.cjs).
+# the fleet in $FAKE_AWS_WORLD (fake-aws.cjs). `aws sts assume-role` returns new keys on every call (AccessKeyId
+# ASIA<role name>N, recorded in $STUB_STATE/sessions with its tags). `iptables -C/-I/-D` keep rules in $STUB_STATE/iptables.
 set -uo pipefail
 name=$STUB_NAME
 S=$STUB_STATE
@@ -70,7 +71,7 @@ s3_sync() {
     done
     if [ ! -e "$dst/$rel" ] || [ "$src/$rel" -nt "$dst/$rel" ] || [ "$src/$rel" -ot "$dst/$rel" ]; then
       [[ $rel == */* ]] && mkdir -p "$dst/${rel%/*}"
-      cp -p "$src/$rel" "$dst/$rel"
+      cp -p "$src/$rel" "$dst/$rel.stub$$" && mv -f "$dst/$rel.stub$$" "$dst/$rel" # S3 puts are atomic
       [ -n "$quiet" ] || echo "upload: $src/$rel to $dst/$rel"
     fi
   done < <(cd "$src" && find . -type f -printf '%P\n' | sort)
@@ -78,11 +79,11 @@ s3_sync() {
 
 s3_cp() {
   local src=$1 dst=$2
-  if [ "$src" = - ]; then mkdir -p "$(dirname "$(path "$dst")")" && cat >"$(path "$dst")"; return; fi
+  if [ "$src" = - ]; then mkdir -p "$(dirname "$(path "$dst")")" && cat >"$(path "$dst").stub$$" && mv -f "$(path "$dst").stub$$" "$(path "$dst")"; return; fi
   [ -f "$(path "$src")" ] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key \"$src\" does not exist" >&2; return 1; }
   if [ "$dst" = - ]; then cat "$(path "$src")"; return; fi
   [[ $dst == */ ]] && dst+=${src##*/}
-  mkdir -p "$(dirname "$(path "$dst")")" && cp -p "$(path "$src")" "$(path "$dst")"
+  mkdir -p "$(dirname "$(path "$dst")")" && cp -p "$(path "$src")" "$(path "$dst").stub$$" && mv -f "$(path "$dst").stub$$" "$(path "$dst")"
 }
 
 list_objects() { # --query 'Contents[].Key' (the default here) or 'CommonPrefixes[].Prefix' (with --delimiter /)
@@ -118,6 +119,17 @@ put_object() { # --bucket --key --body [--if-none-match '*']: a conditional writ
   echo '{"ETag": "\"stub\""}'
 }
 
+assume_role() { # --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken,Expiration]' --output text
+  local role="" tags="" duration=3600 n
+  while [ $# -gt 0 ]; do
+    case $1 in --role-arn) role=$2 ;; --tags) tags=$2 ;; --duration-seconds) duration=$2 ;; esac
+    shift
+  done
+  n=$(($(wc -l <"$S/sessions" 2>/dev/null || echo 0) + 1))
+  echo "ASIA${role##*/}$n $role $tags" >>"$S/sessions"
+  printf 'ASIA%s%s\tsecret%s\ttoken%s\t%s\n' "${role##*/}" "$n" "$n" "$n" "$(date -u -d "+$duration seconds" +%FT%TZ)"
+}
+
 aws_main() {
   case "${1:-} ${2:-}" in
     "s3 sync") shift 2 && s3_sync "$@" ;;
@@ -134,6 +146,7 @@ aws_main() {
         return 254
       fi ;;
     "ec2 terminate-instances") echo '{"TerminatingInstances":[]}' ;;
+    "sts assume-role") shift 2 && assume_role "$@" ;;
     *) echo "stub aws: unsupported call: $*" >&2 && return 252 ;;
   esac
 }
@@ -146,7 +159,7 @@ docker_run() {
       -v | --volume) vols+=("$2"); shift 2 ;;
       -e | --env) envs+=("$2"); shift 2 ;;
       --entrypoint) entry=$2; shift 2 ;;
-      --gpus | --ipc | --ulimit | --shm-size | --network | -w | --user | --label) shift 2 ;;
+      --gpus | --ipc | --ulimit | --shm-size | --network | -w | --user | --label | --cgroup-parent) shift 2 ;;
       --*=* | --rm | -d | -i | -t | --init) shift ;;
       -*) echo "stub docker: unknown option $1" >&2 && return 125 ;;
       *) shift && break ;; # the image; the rest is the command
@@ -241,5 +254,13 @@ case $name in
       chmod +x "$ctl"
     fi ;;
   nvidia-ctk | amazon-cloudwatch-agent-ctl) ;;
+  iptables)
+    shift # -w
+    op=$1 && shift
+    case $op in
+      -C) grep -qxF -- "$*" "$S/iptables" 2>/dev/null ;;
+      -I) echo "$*" >>"$S/iptables" ;;
+      *) echo "stub iptables: unsupported $op" >&2 && exit 2 ;;
+    esac ;;
   *) echo "stub: unknown command $name" >&2 && exit 127 ;;
 esac

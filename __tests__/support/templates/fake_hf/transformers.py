@@ -4,3 +4,6 @@
 class TrainerCallback:
     def on_step_end(self, args, state, control, **kwargs):
         return control
+
+    def on_save(self, args, state, control, **kwargs):
+        return control

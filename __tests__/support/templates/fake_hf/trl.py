@@ -10,6 +10,12 @@ class SFTConfig:
         self.__dict__.update(kwargs)
 
 
+class _State:
+    def __init__(self, step):
+        self.global_step = step
+        self.is_world_process_zero = True
+
+
 class _Control:
     def __init__(self):
         self.should_save = False
@@ -46,6 +52,11 @@ class SFTTrainer:
                 control = callback.on_step_end(self.args, None, control) or control
             if control.should_save:
                 os.makedirs(os.path.join(self.args.output_dir, f"checkpoint-{step}"))
+                with open(os.path.join(self.args.output_dir, f"checkpoint-{step}", "optimizer.pt"), "w") as f:
+                    f.write("state")
+                saved = _State(step)
+                for callback in self.callbacks:
+                    callback.on_save(self.args, saved, control)
             if control.should_training_stop:
                 return
 

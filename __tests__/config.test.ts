@@ -396,7 +396,7 @@ describe("loading environments from a directory", () => {
 
   it("GIVEN a file without a default export WHEN loaded THEN the error says how to export the environment", async () => {
     await withEnvDir({ "a.ts": "export const config = {};\n" }, async (dir) => {
-      await expect(loadEnvironments(dir)).rejects.toThrow(/has no default export\. Fix: end it with `export default defineEnvironment/);
+      await expect(loadEnvironments(dir)).rejects.toThrow(/has no default export, so it defines no environment\n\s+Fix: end it with `export default defineEnvironment/);
     });
   });
 

@@ -65,7 +65,7 @@ describe("main.ts", () => {
     );
     const result = runMain({ GTI_ENVS_DIR: envs, CDKTF_OUTDIR: join(temp, "bad-out") });
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain('env "dev", field compute.instanceType = "t3.micro": not an NVIDIA GPU instance type on x86_64 that this project launches');
+    expect(result.stderr).toContain('bad-envs/dev.ts:1:133  compute.instanceType = "t3.micro": not an NVIDIA GPU instance type');
     expect(result.stderr).not.toMatch(/^\s+at /m);
   });
 });

@@ -6,6 +6,7 @@ import {
   GPU_INSTANCE_FAMILIES,
   GPU_INSTANCE_TABLE_CHECKED,
   GPU_INSTANCE_TYPES,
+  gpuInstanceTableMarkdown,
   gpuInstanceType,
   instanceTypeProblem,
   isGpuInstanceType,
@@ -13,6 +14,7 @@ import {
 import { realEnvironments } from "./support/envs";
 
 const SOURCE = readFileSync(join(__dirname, "..", "src", "gpu-instance-types.ts"), "utf8");
+const DOCS = readFileSync(join(__dirname, "..", "docs", "configuration.md"), "utf8");
 
 describe("the GPU instance table", () => {
   it("GIVEN the table WHEN read THEN every type is listed once, under its own family", () => {
@@ -77,6 +79,11 @@ describe("instance type messages", () => {
 });
 
 describe("docs agree with the rules", () => {
+  it("GIVEN docs/configuration.md WHEN read THEN it shows exactly this table, with its date", () => {
+    expect(DOCS).toContain(gpuInstanceTableMarkdown());
+    expect(DOCS).toContain(GPU_INSTANCE_TABLE_CHECKED);
+  });
+
   it("GIVEN the README WHEN it mentions P3 THEN it says P3 is not supported", () => {
     const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
     for (const line of readme.split("\n").filter((l) => /\bP3\b|p3\./.test(l))) {

@@ -42,7 +42,7 @@ export const GPU_INSTANCE_TABLE_CHECKED = "2026-12-07";
 /** Family, GPU model, GPU memory per GPU (GiB), then each size: [size, GPUs, vCPUs]. */
 type FamilyRows = readonly [family: string, gpuModel: string, memoryPerGpuGib: number, sizes: readonly (readonly [string, number, number])[]];
 
-/** The sizes G5, G6 and G6e share: one GPU up to 16xlarge, 4 in 12xlarge and 24xlarge, 8 in 48xlarge. */
+/** The sizes G5, G6 and G6e share (and G4dn up to 16xlarge): one GPU, but 4 in 12xlarge and 24xlarge, 8 in 48xlarge. */
 const G_SIZES: FamilyRows[3] = [
   ["xlarge", 1, 4],
   ["2xlarge", 1, 8],
@@ -55,20 +55,8 @@ const G_SIZES: FamilyRows[3] = [
 ];
 
 const FAMILIES: readonly FamilyRows[] = [
-  [
-    "g4dn",
-    "NVIDIA T4",
-    16,
-    [
-      ["xlarge", 1, 4],
-      ["2xlarge", 1, 8],
-      ["4xlarge", 1, 16],
-      ["8xlarge", 1, 32],
-      ["12xlarge", 4, 48],
-      ["16xlarge", 1, 64],
-      ["metal", 8, 96],
-    ],
-  ],
+  // G4dn: the G sizes up to 16xlarge, then bare metal with 8 GPUs.
+  ["g4dn", "NVIDIA T4", 16, [...G_SIZES.slice(0, 6), ["metal", 8, 96]]],
   ["g5", "NVIDIA A10G", 24, G_SIZES],
   ["g6", "NVIDIA L4", 24, G_SIZES],
   [

@@ -405,6 +405,8 @@ describe("bad input table: every error row in one run of main.ts", () => {
   it("GIVEN problems in many files WHEN main.ts runs THEN each is printed once, grouped by file, and nothing is written", () => {
     const heads = problemBlocks(run.stderr).map((block) => block.split("\n")[0] ?? "");
     expect(new Set(heads).size).toBe(heads.length);
+    // One problem per mistake: a malformed CIDR is not also "outside /16../24".
+    expect(heads.filter((h) => h.includes("envs/r14.ts"))).toHaveLength(1);
     expect(run.stderr.match(/Invalid configuration: \d+ problems in \d+ files\./g)).toHaveLength(1);
     // The shared file's problems once, not once per env that spreads it; the env importing a broken file says so.
     expect(heads.filter((h) => h.trimStart().startsWith("envs/_emptybucket.ts"))).toHaveLength(1);

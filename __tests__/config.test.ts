@@ -3,6 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkEnvironmentSet, loadEnvironments } from "../src/config/load";
+import { INSTANCE_TAGS } from "../modules/training-compute";
+import { FLEET_TAGS } from "../modules/training-fleet";
+import { MAX_ENV_TAGS, MODULE_TAG_KEYS } from "../src/config/schema";
 import { ConfigError, GtiError } from "../src/errors";
 import { configWith, inputWith, parse, realEnvironment, realEnvironments } from "./support/envs";
 
@@ -74,7 +77,7 @@ describe("configuration error messages", () => {
     const error = configErrorOf(() => parse(inputWith({ compute: { instanceType: "t3.micro" } })));
     expect(error.message).toMatch(/^Invalid configuration for environment "training" \(envs\/training\.ts\), 1 problem:/);
     expect(error.message).toContain(
-      'env "training", field compute.instanceType = "t3.micro": must be an NVIDIA GPU instance type on x86_64',
+      'env "training", field compute.instanceType = "t3.micro": not an NVIDIA GPU instance type on x86_64 that this project launches',
     );
     expect(error.message).toMatch(/Fix: pick one such as "g5\.xlarge"/);
   });
@@ -107,6 +110,7 @@ const rules: readonly Rule[] = [
   ["environment name with symbols", { name: "Dev!" }, "name", /environment name is 1-16 lowercase/],
   ["account id of 4 digits", { allowedAccountIds: ["1234"] }, "allowedAccountIds[0]", /exactly 12 digits/],
   ["empty repository", { repository: "" }, "repository", /must not be empty/],
+  ["a repository Terraform would interpolate", { repository: "github.com/acme/${x}" }, "repository", /holds \$\{ or %\{/],
   ["a reserved tag", { tags: { Environment: "x" } }, "tags.Environment", /sets the Environment tag itself/],
   ["state bucket with capitals", { state: { bucket: "My_Bucket" } }, "state.bucket", /only lowercase letters, digits and hyphens/],
   ["state bucket of 2 characters", { state: { bucket: "ab" } }, "state.bucket", /3 to 63 characters/],
@@ -175,7 +179,24 @@ const rules: readonly Rule[] = [
     /token\.actions\.githubusercontent\.com OIDC provider/,
   ],
   ["non-GPU instance type", { compute: { instanceType: "t3.micro" } }, "compute.instanceType", /NVIDIA GPU instance type/],
-  ["Graviton GPU instance type", { compute: { instanceType: "g5g.xlarge" } }, "compute.instanceType", /NVIDIA GPU instance type/],
+  ["Graviton GPU instance type", { compute: { instanceType: "g5g.xlarge" } }, "compute.instanceType", /G5g is Graviton \(arm64\)/],
+  ["a size the family does not have", { compute: { instanceType: "g5.3xlarge" } }, "compute.instanceType", /g5 has no size "3xlarge"/],
+  ["a P3 instance type", { compute: { instanceType: "p3.2xlarge" } }, "compute.instanceType", /P3 \(V100\) is no longer supported/],
+  ["a fractional-GPU instance type", { compute: { instanceType: "g6f.xlarge" } }, "compute.instanceType", /needs NVIDIA's GRID driver/],
+  ["a P3 type in the fleet", { fleet: { instanceTypes: ["p3dn.24xlarge"] } }, "fleet.instanceTypes[0]", /P3dn \(V100\)/],
+  ["a tag key starting with aws:", { tags: { "aws:owner": "ml" } }, "tags.aws:owner", /"aws:" prefix is reserved/],
+  ["a tag key starting with AWS: in capitals", { tags: { "AWS:Owner": "ml" } }, "tags.AWS:Owner", /"aws:" prefix is reserved/],
+  ["a tag key with a space", { tags: { "cost center": "ml" } }, "tags.cost center", /may hold only letters, digits/],
+  ["a tag key of 129 characters", { tags: { ["k".repeat(129)]: "v" } }, `tags.${"k".repeat(129)}`, /1 to 128 characters/],
+  ["a tag value of 257 characters", { tags: { team: "v".repeat(257) } }, "tags.team", /at most 256 characters/],
+  ["a tag value with a forbidden character", { tags: { team: "ml;drop" } }, "tags.team", /may hold only letters, digits, spaces/],
+  ["a tag the modules set", { tags: { Name: "x" } }, "tags.Name", /the modules set the Name tag themselves/],
+  [
+    "42 tags",
+    { tags: Object.fromEntries(Array.from({ length: 42 }, (_, i) => [`t${i}`, "v"])) },
+    "tags",
+    /42 tags, but AWS allows 50 per resource/,
+  ],
   ["zero max runtime", { compute: { maxRuntimeHours: 0 } }, "compute.maxRuntimeHours", /from 1 to 168/],
   ["max runtime over a week", { compute: { maxRuntimeHours: 200 } }, "compute.maxRuntimeHours", /from 1 to 168/],
   ["spot price as words", { compute: { spotMaxPrice: "cheap" } }, "compute.spotMaxPrice", /price in USD per hour/],
@@ -396,7 +417,7 @@ describe("loading environments from a directory", () => {
 
   it("GIVEN a file without a default export WHEN loaded THEN the error says how to export the environment", async () => {
     await withEnvDir({ "a.ts": "export const config = {};\n" }, async (dir) => {
-      await expect(loadEnvironments(dir)).rejects.toThrow(/has no default export\. Fix: end it with `export default defineEnvironment/);
+      await expect(loadEnvironments(dir)).rejects.toThrow(/has no default export, so it defines no environment\n\s+Fix: end it with `export default defineEnvironment/);
     });
   });
 
@@ -404,6 +425,22 @@ describe("loading environments from a directory", () => {
     await withEnvDir({}, async (dir) => {
       await expect(loadEnvironments(dir)).rejects.toThrow(/No environments found/);
     });
+  });
+});
+
+describe("tags AWS accepts", () => {
+  it("GIVEN the tag keys the modules set WHEN compared with the schema THEN each is reserved", () => {
+    expect([...MODULE_TAG_KEYS].sort()).toEqual(["Name", ...Object.values(INSTANCE_TAGS), ...Object.values(FLEET_TAGS)].sort());
+  });
+
+  it("GIVEN exactly the maximum number of tags WHEN parsed THEN they are accepted", () => {
+    const tags = Object.fromEntries(Array.from({ length: MAX_ENV_TAGS }, (_, i) => [`t${i}`, "v"]));
+    expect(Object.keys(configWith({ tags }).tags)).toHaveLength(41);
+  });
+
+  it("GIVEN keys and values with every allowed character WHEN parsed THEN they are accepted", () => {
+    const tags = { "team:ml.research_a+b=c-d@e": "Équipe ML / 研究 2026: a+b=c-d@e_f.g" };
+    expect(configWith({ tags }).tags).toEqual(tags);
   });
 });
 

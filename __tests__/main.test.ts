@@ -20,15 +20,20 @@ function runMain(env: Record<string, string>) {
 }
 
 describe("main.ts", () => {
-  it("GIVEN the env files WHEN run THEN every stack is written to <outdir>/stacks/<stack>/cdk.tf.json", () => {
+  it("GIVEN the env files WHEN run THEN every stack is written to <outdir>/stacks/<stack>/cdk.tf.json, and listed", () => {
     const outdir = join(temp, "out");
     const result = runMain({ CDKTF_OUTDIR: outdir });
     expect(result.status, result.stderr).toBe(0);
     for (const stack of ["bootstrap", "dev", "prod", "training"]) {
       expect(existsSync(join(outdir, "stacks", stack, "cdk.tf.json")), stack).toBe(true);
+      expect(result.stdout).toContain(`  ${stack.padEnd("bootstrap".length)}  ${join(outdir, "stacks", stack, "cdk.tf.json")}`);
     }
     const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")) as { stacks: Record<string, unknown> };
     expect(Object.keys(manifest.stacks).sort()).toEqual(["bootstrap", "dev", "prod", "training"]);
+    // The shipped examples' placeholders: one warning each, attributed to envs/_shared.ts (every env spreads it).
+    expect(result.stderr).toMatch(/^ {2}envs\/_shared\.ts:\d+:\d+ {2}state\.bucket = "gpu-training-infra-tfstate-123456789012" \(envs dev, prod, training\)/m);
+    expect(result.stderr).toMatch(/^ {2}envs\/_shared\.ts:\d+:\d+ {2}repository = "github\.com\/example-org\/gpu-training-infra"/m);
+    expect(result.stderr.match(/state\.bucket = /g)).toHaveLength(1);
   });
 
   it("GIVEN a machine without terraform WHEN run THEN every stack still synthesizes (no synth-time binary check)", () => {
@@ -65,7 +70,30 @@ describe("main.ts", () => {
     );
     const result = runMain({ GTI_ENVS_DIR: envs, CDKTF_OUTDIR: join(temp, "bad-out") });
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain('env "dev", field compute.instanceType = "t3.micro": must be an NVIDIA GPU instance type');
+    expect(result.stderr).toContain('bad-envs/dev.ts:1:133  compute.instanceType = "t3.micro": not an NVIDIA GPU instance type');
     expect(result.stderr).not.toMatch(/^\s+at /m);
   });
+
+  it("GIVEN a broken env WHEN `cdktf deploy` runs the app THEN the problems are printed once, unprefixed, and nothing deploys", () => {
+    const envs = join(temp, "cli-bad-envs");
+    mkdirSync(envs);
+    writeFileSync(join(envs, "_shared.ts"), 'export const shared = { repository: "r", state: { bucket: "s-tfstate", region: "us-east-1" } };\n');
+    writeFileSync(join(envs, "dev.ts"), 'import { shared } from "./_shared";\nexport default { ...shared, name: "dev", region: "us-east-1", compute: { instanceType: "g5.3xlarge" } };\n');
+    writeFileSync(join(envs, "training.ts"), 'import { shared } from "./_shared";\nexport default { ...shared, name: "training", region: "mars-1" };\n');
+    // `deploy` synthesizes first; the app stops it there (no terraform runs, nothing needs credentials).
+    const result = spawnSync(join(PROJECT, "node_modules", ".bin", "cdktf"), ["deploy", "training", "--output", join(temp, "cli-bad-out")], {
+      cwd: PROJECT,
+      encoding: "utf8",
+      env: { ...process.env, CHECKPOINT_DISABLE: "1", CI: "1", GTI_ENVS_DIR: envs },
+      timeout: 120_000,
+    });
+    const output = `${result.stdout}\n${result.stderr}`;
+    expect(result.status).toBe(1);
+    // Both envs' problems, each exactly once, never behind cdktf's "[ERROR] default -" prefix.
+    expect(output.match(/cli-bad-envs\/dev\.ts:2:\d+ {2}compute\.instanceType = "g5\.3xlarge"/g)).toHaveLength(1);
+    expect(output.match(/cli-bad-envs\/training\.ts:2:\d+ {2}region = "mars-1"/g)).toHaveLength(1);
+    expect(output).not.toMatch(/\[ERROR\] default - .*(Invalid configuration|compute\.instanceType)/);
+    expect(output).toContain("synth stopped on purpose");
+    expect(output).not.toMatch(/^\s+at /m);
+  }, 120_000);
 });

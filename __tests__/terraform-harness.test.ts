@@ -155,11 +155,19 @@ describe("the one-line summary", () => {
 });
 
 describe("which terraform test files each stack runs", () => {
-  it("GIVEN the training stack WHEN installing the environment suite THEN every file is copied", () => {
+  const suiteFiles = (suite: string) => readdirSync(join(__dirname, "terraform", suite)).filter((f) => f.endsWith(".tftest.hcl"));
+
+  it("GIVEN the training stack WHEN installing the environment suite THEN every file is copied, and the shared ones", () => {
     const stackDir = dir();
     const files = installTerraformSuite(stackDir, "environment", environmentFilesFor("training"));
-    expect(files).toEqual(readdirSync(join(__dirname, "terraform", "environment")).filter((f) => f.endsWith(".tftest.hcl")));
-    expect(readdirSync(join(stackDir, "tests")).filter((f) => f.endsWith(".tftest.hcl"))).toEqual(files);
+    expect(files).toEqual([...suiteFiles("environment"), ...suiteFiles("shared")]);
+    expect(readdirSync(join(stackDir, "tests")).filter((f) => f.endsWith(".tftest.hcl"))).toEqual([...files].sort());
+  });
+
+  it("GIVEN the bootstrap stack WHEN installing its suite THEN its files and the shared ones are copied", () => {
+    const files = installTerraformSuite(dir(), "bootstrap");
+    expect(files).toEqual([...suiteFiles("bootstrap"), ...suiteFiles("shared")]);
+    expect(files).toContain("placeholders.tftest.hcl");
   });
 
   it.each(["dev", "prod"])("GIVEN the %s stack WHEN installing the environment suite THEN only the whole-stack files are copied", (stack) => {

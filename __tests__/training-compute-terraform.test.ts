@@ -30,7 +30,8 @@ describe.skipIf(!detection.available)("training variables under the real terrafo
     // terraform console reports the failed validation and goes on (exit 0): the message is what counts.
     const { stderr } = consoleWith(toolchain, dir, { instance_type: "t3.micro" });
     expect(stderr).toContain("Error: Invalid value for variable");
-    expect(stderr).toContain('instance_type = "t3.micro" is not an NVIDIA GPU instance type on x86_64 (families g4dn, g5,');
+    expect(stderr).toContain('instance_type = "t3.micro" is not an NVIDIA GPU instance type on x86_64 that the GPU Deep');
+    expect(stderr).toContain("(families g4dn, g5,");
     expect(stderr).toContain('Fix: pick one such as "g5.xlarge"');
   });
 

@@ -4,7 +4,7 @@
  * proves the conditions with the real terraform.
  */
 import { describe, expect, it } from "vitest";
-import { GPU_INSTANCE_TYPE_PATTERN, isGpuInstanceType } from "../src/config/rules";
+import { GPU_INSTANCE_TYPE_NAMES, isGpuInstanceType } from "../src/gpu-instance-types";
 import type { SynthesizedStack } from "../src/testing/synth";
 import { DEFAULT_VARIABLE_VALUES, TrainingVariables, VARIABLE_NAMES, hclString } from "../src/variables";
 import { realEnvironment } from "./support/envs";
@@ -90,25 +90,32 @@ describe("training variables: validation conditions", () => {
   const { json } = synthModule((stack) => new TrainingVariables(stack, "Variables"));
   const condition = (name: string) => variablesOf(json)[name]?.validation?.[0]?.condition ?? "";
 
-  it("GIVEN instance_type WHEN validated THEN the condition is the config schema's GPU_INSTANCE_TYPE_PATTERN", () => {
-    expect(condition("instance_type")).toBe(`\${can(regex(${JSON.stringify(GPU_INSTANCE_TYPE_PATTERN)}, var.instance_type))}`);
+  it("GIVEN instance_type WHEN validated THEN the condition is the GPU instance table the config schema uses", () => {
+    expect(condition("instance_type")).toBe(`\${contains(${JSON.stringify(GPU_INSTANCE_TYPE_NAMES).replace(/","/g, '", "')}, var.instance_type)}`);
   });
 
   it.each([
     ["g5.xlarge", true],
     ["g4dn.12xlarge", true],
+    ["g4dn.metal", true],
     ["g6e.2xlarge", true],
-    ["p4d.24xlarge", true],
-    ["p5.48xlarge", true],
     ["gr6.4xlarge", true],
+    ["p4d.24xlarge", true],
+    ["p5.4xlarge", true],
+    ["p5.48xlarge", true],
+    ["p6-b200.48xlarge", true],
+    ["g5.3xlarge", false],
+    ["p3.2xlarge", false],
+    ["p3dn.24xlarge", false],
+    ["g6f.xlarge", false],
     ["t3.micro", false],
     ["g5g.xlarge", false],
     ["g4ad.xlarge", false],
     ["m7i.large", false],
     ["g5.xlarge ", false],
-  ])("GIVEN the instance type %j WHEN matched against the variable's regex THEN it passes: %s", (type, ok) => {
-    const pattern = JSON.parse(/regex\((".*?[^\\]"), var/.exec(condition("instance_type"))?.[1] ?? '""') as string;
-    expect(new RegExp(pattern).test(type)).toBe(ok);
+  ])("GIVEN the instance type %j WHEN checked by the variable's list and the table THEN it passes: %s", (type, ok) => {
+    const list = JSON.parse(/contains\((\[.*?\]), var/.exec(condition("instance_type"))?.[1] ?? "[]") as string[];
+    expect(list.includes(type)).toBe(ok);
     expect(isGpuInstanceType(type)).toBe(ok);
   });
 

@@ -405,7 +405,7 @@ describe("training-fleet: outputs and refusals", () => {
   });
 
   it.each([
-    ["a non-GPU type", { instanceTypes: ["t3.large"] }, /t3\.large are not NVIDIA GPU types/],
+    ["a non-GPU type", { instanceTypes: ["t3.large"] }, /t3\.large are not in the GPU instance table/],
     ["no type", { instanceTypes: [] }, /instanceTypes is empty/],
     ["a type twice", { instanceTypes: ["g5.xlarge", "g5.xlarge"] }, /lists a type twice/],
     ["a placement group for independent workers", { placementGroup: true, subnetIds: [SUBNET] }, /multi-node training only/],

@@ -322,10 +322,17 @@ describe("training-registry outputs", () => {
 });
 
 describe("training-registry in the environment stacks", () => {
-  it("GIVEN the training env WHEN synthesized THEN only example-org/llm-training's main branch may push", () => {
+  it("GIVEN the shipped training env WHEN synthesized THEN it trusts no GitHub repository: no provider, no role", () => {
     const { json } = synthEnvironment(configWith({}));
+    expect(resourcesOf(json, "aws_iam_openid_connect_provider")).toEqual({});
+    expect(resourcesOf(json, "aws_iam_role").registry_github_actions).toBeUndefined();
+    expect(json.output?.github_actions_role_arn?.value).toBe("");
+  });
+
+  it("GIVEN one repository with the default branches WHEN synthesized THEN only its main branch may push", () => {
+    const { json } = synthEnvironment(configWith({ registry: { github: { repositories: [{ repository: "acme-ml/llm-training" }] } } }));
     const sub = statementsOf(json, "registry_github_actions_trust")[0]?.condition?.find((c) => c.variable.endsWith(":sub"));
-    expect(sub?.values).toEqual(["repo:example-org/llm-training:ref:refs/heads/main"]);
+    expect(sub?.values).toEqual(["repo:acme-ml/llm-training:ref:refs/heads/main"]);
   });
 
   it("GIVEN registry settings WHEN synthesized THEN the name, key and retention reach the repository", () => {
@@ -340,7 +347,9 @@ describe("training-registry in the environment stacks", () => {
   });
 
   it("GIVEN registry.github.oidcProviderArn WHEN synthesized THEN the env reuses that provider", () => {
-    const { json } = synthEnvironment(configWith({ registry: { github: { oidcProviderArn: EXISTING_PROVIDER } } }));
+    const { json } = synthEnvironment(
+      configWith({ registry: { github: { oidcProviderArn: EXISTING_PROVIDER, repositories: [{ repository: "acme-ml/llm-training" }] } } }),
+    );
     expect(resourcesOf(json, "aws_iam_openid_connect_provider")).toEqual({});
     expect(statementsOf(json, "registry_github_actions_trust")[0]?.principals?.[0]?.identifiers).toEqual([EXISTING_PROVIDER]);
   });

@@ -1,6 +1,9 @@
 /**
  * `training`: the four-module design's environment. One g5.xlarge (A10G 24 GB) on spot, started with
  * `-var create_instance=true`, shutting itself down when training ends and never running more than 12 hours.
+ *
+ * No GitHub repository may push images yet: trusting a repository is a decision about who can put code on your GPUs,
+ * so the example trusts none. Name yours in `registry.github.repositories` (README, "GitHub Actions OIDC").
  */
 import { defineEnvironment } from "../src/config/schema";
 import { shared } from "./_shared";
@@ -22,7 +25,9 @@ export default defineEnvironment({
     keepTaggedImages: 10,
     keepUntaggedImages: 3,
     github: {
-      repositories: [{ repository: "example-org/llm-training", branches: ["main"] }],
+      // The repositories whose workflows may push training images, e.g.
+      // repositories: [{ repository: "<your-org>/<your-training-code>", branches: ["main"] }],
+      repositories: [],
     },
   },
   safety: {

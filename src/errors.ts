@@ -19,6 +19,53 @@ export interface ConfigProblem {
   readonly rule: string;
   /** What to change. */
   readonly fix: string;
+  /** The file holding the value (the env file, or the shared file it spreads), when known. */
+  readonly file?: string;
+  /** 1-based line of the value's key in {@link file}, when known. */
+  readonly line?: number;
+  /** 1-based column of the value's key in {@link file}, when known. */
+  readonly column?: number;
+}
+
+/**
+ * One problem of a whole configuration run (every env file and shared file at once), attributed to the file that
+ * actually holds the value: what `npm run synth` prints, grouped by file.
+ */
+export interface ConfigIssue {
+  /** `error` stops synth (of the environments it touches); `warning` is printed only. */
+  readonly severity: "error" | "warning";
+  /** File shown to the user, e.g. `envs/_shared.ts`. */
+  readonly file: string;
+  /** 1-based line, when known. */
+  readonly line?: number;
+  /** 1-based column, when known. */
+  readonly column?: number;
+  /** The environments the problem affects (a shared file's problem affects every env spreading it). */
+  readonly environments: readonly string[];
+  /** Dotted field path, e.g. `state.bucket`; absent for a problem of the file itself (syntax, a throw). */
+  readonly field?: string;
+  /** The value found (only meaningful with {@link field}); `undefined` when missing. */
+  readonly value?: unknown;
+  /** What is wrong. */
+  readonly rule: string;
+  /** What to change. */
+  readonly fix: string;
+  /** Source lines around the spot (syntax errors, throws), already formatted. */
+  readonly excerpt?: readonly string[];
+  /** The original error (its stack trace is printed only with GTI_DEBUG=1 or --debug). */
+  readonly cause?: unknown;
+}
+
+/** Configuration problems of a whole run (every env and shared file), each attributed to its file. */
+export class ConfigIssuesError extends GtiError {
+  public override readonly name = "ConfigIssuesError";
+
+  public constructor(
+    public readonly issues: readonly ConfigIssue[],
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Bad configuration in one environment (or across environments); lists every problem found at once. */

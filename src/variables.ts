@@ -14,7 +14,7 @@
  */
 import { TerraformVariable, VariableType } from "cdktf";
 import { Construct } from "constructs";
-import { GPU_INSTANCE_FAMILIES, GPU_INSTANCE_TYPE_PATTERN } from "./config/rules";
+import { GPU_INSTANCE_FAMILIES, GPU_INSTANCE_TYPE_NAMES } from "./gpu-instance-types";
 import {
   IMAGE_TAG_PATTERN,
   MAX_RUNTIME_HOURS_RANGE,
@@ -132,10 +132,11 @@ export class TrainingVariables extends Construct {
       ["EC2 instance type of the training instance: an NVIDIA GPU type on x86_64, e.g. g5.xlarge."],
       [
         {
-          condition: `\${can(regex(${hclString(GPU_INSTANCE_TYPE_PATTERN)}, var.${n.instanceType}))}`,
+          // The pinned table of src/gpu-instance-types.ts, the list the config schema checks compute.instanceType against.
+          condition: `\${contains([${GPU_INSTANCE_TYPE_NAMES.map(hclString).join(", ")}], var.${n.instanceType})}`,
           errorMessage:
-            `instance_type = "\${var.${n.instanceType}}" is not an NVIDIA GPU instance type on x86_64 ` +
-            `(families ${GPU_INSTANCE_FAMILIES.join(", ")}). Fix: pick one such as "g5.xlarge", "g6.xlarge" or "p4d.24xlarge".`,
+            `instance_type = "\${var.${n.instanceType}}" is not an NVIDIA GPU instance type on x86_64 that the GPU Deep Learning AMI ` +
+            `supports (families ${GPU_INSTANCE_FAMILIES.join(", ")}; no P3). Fix: pick one such as "g5.xlarge", "g6.xlarge" or "p4d.24xlarge".`,
         },
       ],
     );

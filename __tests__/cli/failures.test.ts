@@ -29,10 +29,10 @@ const ssm = mockClient(SSMClient);
 
 const temp = mkdtempSync(join(tmpdir(), "gti-failures-"));
 const env = {
-  GTI_ENVS_DIR: writeEnvFiles(join(temp, "envs"), [labEnv("lab", { allowedAccountIds: ["111122223333"], safety: { alertEmails: ["a@acme.test", "b@acme.test"] } })]),
+  GTI_ENVS_DIR: writeEnvFiles(join(temp, "envs"), [labEnv("lab", { allowedAccountIds: ["210987654322"], safety: { alertEmails: ["a@acme-ml.io", "b@acme-ml.io"] } })]),
   TERRAFORM_BIN: stubTerraform(join(temp, "tf")),
 };
-const TOPIC = "arn:aws:sns:us-east-1:111122223333:acme-lab-alerts";
+const TOPIC = "arn:aws:sns:us-east-1:210987654322:acme-lab-alerts";
 
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
 
@@ -48,7 +48,7 @@ function deployed(outputs: Record<string, string>): void {
 
 beforeEach(() => {
   for (const mock of [s3, ec2, sts, sns, ecr, quotas, ce, ssm]) mock.reset();
-  deployed({ outputs_bucket: "acme-lab-outputs", run_id: "", instance_id: "", alerts_topic_arn: TOPIC, ecr_repository_url: "111122223333.dkr.ecr.us-east-1.amazonaws.com/acme-lab" });
+  deployed({ outputs_bucket: "acme-lab-outputs", run_id: "", instance_id: "", alerts_topic_arn: TOPIC, ecr_repository_url: "210987654322.dkr.ecr.us-east-1.amazonaws.com/acme-lab" });
 });
 
 describe("gti failures with one message and the fix", () => {
@@ -164,7 +164,7 @@ describe("gti stop where the emulator cannot go", () => {
 
 describe("gti doctor where the emulator cannot go", () => {
   function healthyAccount(): void {
-    sts.on(GetCallerIdentityCommand).resolves({ Account: "111122223333", Arn: "arn:aws:iam::111122223333:user/ops" });
+    sts.on(GetCallerIdentityCommand).resolves({ Account: "210987654322", Arn: "arn:aws:iam::210987654322:user/ops" });
     s3.on(HeadBucketCommand).resolves({});
     s3.on(GetBucketVersioningCommand).resolves({ Status: "Enabled" });
     ec2.on(DescribeInstanceTypesCommand).resolves({ InstanceTypes: [{ InstanceType: "g5.xlarge", VCpuInfo: { DefaultVCpus: 4 } }] });
@@ -177,13 +177,13 @@ describe("gti doctor where the emulator cannot go", () => {
     healthyAccount();
     sns.on(ListSubscriptionsByTopicCommand).resolves({
       Subscriptions: [
-        { Protocol: "email", Endpoint: "a@acme.test", SubscriptionArn: `${TOPIC}:1111` },
-        { Protocol: "email", Endpoint: "B@acme.test", SubscriptionArn: "PendingConfirmation" },
+        { Protocol: "email", Endpoint: "a@acme-ml.io", SubscriptionArn: `${TOPIC}:1111` },
+        { Protocol: "email", Endpoint: "B@acme-ml.io", SubscriptionArn: "PendingConfirmation" },
       ],
     });
     const result = await runGti(["doctor", "lab"], env);
     expect(result.code, result.stdout).toBe(0);
-    expect(result.stdout).toContain("WARN  alert subscriptions: a@acme.test confirmed, b@acme.test pending");
+    expect(result.stdout).toContain("WARN  alert subscriptions: a@acme-ml.io confirmed, b@acme-ml.io pending");
     expect(result.stdout).toContain('fix: each pending address must click the link in the "AWS Notification - Subscription Confirmation" e-mail');
   });
 
@@ -193,7 +193,7 @@ describe("gti doctor where the emulator cannot go", () => {
     sns.on(ListSubscriptionsByTopicCommand).resolves({ Subscriptions: [] });
     const result = await runGti(["doctor", "lab"], env);
     expect(result.code).toBe(1);
-    expect(result.stdout).toContain("FAIL  credentials: arn:aws:iam::999988887777:user/me in account 999988887777, but envs/lab.ts allows only 111122223333: terraform will refuse to deploy");
+    expect(result.stdout).toContain("FAIL  credentials: arn:aws:iam::999988887777:user/me in account 999988887777, but envs/lab.ts allows only 210987654322: terraform will refuse to deploy");
   });
 
   it("GIVEN no credentials WHEN `gti doctor` runs THEN credentials FAIL and every AWS check SKIPs, no stack trace", async () => {
@@ -220,6 +220,6 @@ describe("gti doctor where the emulator cannot go", () => {
     expect(result.stdout).toContain("WARN  quota L-DB2E81BA: Access denied while reading the quota \"Running On-Demand G and VT instances\" (AccessDeniedException).");
     expect(result.stdout).toContain("fix: grant servicequotas:GetServiceQuota");
     expect(result.stdout).toContain("FAIL  state bucket: s3://acme-gti-tfstate exists but this identity may not use it (403): another account may own the name");
-    expect(result.stdout).toContain("FAIL  alert subscriptions: a@acme.test missing, b@acme.test missing");
+    expect(result.stdout).toContain("FAIL  alert subscriptions: a@acme-ml.io missing, b@acme-ml.io missing");
   });
 });

@@ -45,7 +45,7 @@ describe.runIf(detection.available)("gti status, stop, doctor against the local 
     emulator = await startEmulator({ accountId: ACCOUNT });
     Object.assign(process.env, emulator.env);
     temp = mkdtempSync(join(tmpdir(), "gti-ops-"));
-    const clean = { allowedAccountIds: [ACCOUNT], safety: { monthlyBudgetUsd: 150, alertEmails: ["oncall@acme.test"] }, compute: { instanceType: "g5.xlarge", trainingImageTag: "v1" } };
+    const clean = { allowedAccountIds: [ACCOUNT], safety: { monthlyBudgetUsd: 150, alertEmails: ["oncall@acme-ml.io"] }, compute: { instanceType: "g5.xlarge", trainingImageTag: "v1" } };
     env = {
       GTI_ENVS_DIR: writeEnvFiles(join(temp, "envs"), [
         labEnv("ops", clean),
@@ -59,7 +59,7 @@ describe.runIf(detection.available)("gti status, stop, doctor against the local 
     ec2 = client(EC2Client);
 
     const topic = await client(SNSClient).send(new CreateTopicCommand({ Name: "acme-ops-alerts" }));
-    await client(SNSClient).send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: "email", Endpoint: "oncall@acme.test" }));
+    await client(SNSClient).send(new SubscribeCommand({ TopicArn: topic.TopicArn, Protocol: "email", Endpoint: "oncall@acme-ml.io" }));
     const repo = await client(ECRClient).send(new CreateRepositoryCommand({ repositoryName: "acme-ops-training" }));
     const outputs = {
       outputs_bucket: BUCKET,

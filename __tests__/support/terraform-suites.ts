@@ -27,8 +27,9 @@ export function environmentFilesFor(stack: string): readonly string[] | undefine
 
 /**
  * Copies `__tests__/terraform/<suite>/*.tftest.hcl` (or only `files`) to `<stackDir>/tests/` and the mocks to
- * `<stackDir>/tests/mocks/` (test files load them with `mock_provider "aws" { source = "./tests/mocks" }`). Returns the
- * test file names.
+ * `<stackDir>/tests/mocks/` (test files load them with `mock_provider "aws" { source = "./tests/mocks" }`). A whole
+ * suite (no `files`: the bootstrap stack, and {@link FULL_SUITE_STACK}) also gets `__tests__/terraform/shared/`, the
+ * files that hold for every kind of stack (the placeholder guard). Returns the test file names.
  */
 export function installTerraformSuite(stackDir: string, suite: "bootstrap" | "environment", files?: readonly string[]): string[] {
   const testsDir = join(stackDir, "tests");
@@ -41,7 +42,10 @@ export function installTerraformSuite(stackDir: string, suite: "bootstrap" | "en
   if (missing.length > 0) throw new Error(`no ${missing.join(", ")} in __tests__/terraform/${suite}/ (it has ${available.join(", ")})`);
   const chosen = files ? available.filter((file) => files.includes(file)) : available;
   for (const file of chosen) copyFileSync(join(SUITES_DIR, suite, file), join(testsDir, file));
-  return chosen;
+  if (files) return chosen;
+  const shared = readdirSync(join(SUITES_DIR, "shared")).filter((file) => file.endsWith(".tftest.hcl"));
+  for (const file of shared) copyFileSync(join(SUITES_DIR, "shared", file), join(testsDir, file));
+  return [...chosen, ...shared];
 }
 
 /** What the fleet suites need to know of an env (its `fleet` config). */

@@ -28,7 +28,7 @@ import { Fn, TerraformOutput, Token } from "cdktf";
 import { Construct } from "constructs";
 import { INSTANCE_TAGS, type LaunchSpec, type LaunchUserData, type RuntimeEnvEntry, launchTemplateEbs } from "../training-compute";
 import { AwsContext } from "../../src/aws-context";
-import { isGpuInstanceType } from "../../src/config/rules";
+import { isGpuInstanceType } from "../../src/gpu-instance-types";
 import { minimumDrainSeconds } from "../../src/config/sections/compute";
 import { GtiError } from "../../src/errors";
 import type { FleetVariables } from "../../src/fleet-variables";
@@ -361,7 +361,7 @@ function validateProps(props: TrainingFleetProps, mode: FleetMode): void {
   const problems: string[] = [];
   if (props.instanceTypes.length === 0) problems.push("instanceTypes is empty (the fleet needs at least one type)");
   const notGpu = props.instanceTypes.filter((type) => !isGpuInstanceType(type));
-  if (notGpu.length > 0) problems.push(`instanceTypes ${notGpu.join(", ")} are not NVIDIA GPU types on x86_64`);
+  if (notGpu.length > 0) problems.push(`instanceTypes ${notGpu.join(", ")} are not in the GPU instance table (src/gpu-instance-types.ts)`);
   if (new Set(props.instanceTypes).size !== props.instanceTypes.length) problems.push("instanceTypes lists a type twice");
   if (props.placementGroup && mode !== "multi-node") problems.push("a placement group is for multi-node training only");
   if (props.placementGroup && props.subnetIds?.length !== 1) {

@@ -2,8 +2,8 @@
  * Value rules shared by the configuration schema and by the Terraform variable validations.
  *
  * Each rule is a plain function so it can be tested on its own and reused where the same rule must hold twice (for
- * example the GPU instance families: checked here at synth for env config, and again by Terraform for the
- * `instance_type` variable, from the same list).
+ * example the GPU instance types: checked here at synth for env config, and again by Terraform for the
+ * `instance_type` variable, from the same table).
  */
 import { isIPv4, isIPv6 } from "node:net";
 
@@ -48,39 +48,10 @@ export const AWS_REGIONS = [
 export type AwsRegion = (typeof AWS_REGIONS)[number];
 
 /**
- * EC2 instance families with NVIDIA GPUs on x86_64, the only ones the GPU Deep Learning AMIs (and CUDA images) run on.
- * Graviton GPU families (g5g) and AMD GPU families (g4ad) are left out on purpose.
+ * The GPU instance types (a pinned, dated table of NVIDIA GPU x86_64 types) live in `src/gpu-instance-types.ts`,
+ * shared with the Terraform variable and the fleet module; re-exported here for the schema.
  */
-export const GPU_INSTANCE_FAMILIES = [
-  "g4dn",
-  "g5",
-  "g6",
-  "g6e",
-  "g6f",
-  "gr6",
-  "gr6f",
-  "p3",
-  "p3dn",
-  "p4d",
-  "p4de",
-  "p5",
-  "p5e",
-  "p5en",
-  "p6-b200",
-] as const;
-
-/**
- * The GPU instance type rule as one regular expression, in a syntax both JavaScript and Terraform's RE2 accept
- * (the `instance_type` variable's `validation` block uses this exact string).
- */
-export const GPU_INSTANCE_TYPE_PATTERN = `^(${GPU_INSTANCE_FAMILIES.join("|")})\\.(metal(-[0-9]+xl)?|[0-9]*xlarge|large|medium)$`;
-
-const gpuInstanceTypeRegex = new RegExp(GPU_INSTANCE_TYPE_PATTERN);
-
-/** True for an NVIDIA GPU instance type such as `g5.xlarge` or `p4d.24xlarge`. */
-export function isGpuInstanceType(value: string): boolean {
-  return gpuInstanceTypeRegex.test(value);
-}
+export { GPU_INSTANCE_FAMILIES, instanceTypeProblem, isGpuInstanceType } from "../gpu-instance-types";
 
 /** The allowed values of CloudWatch Logs `retention_in_days`. */
 export const LOG_RETENTION_DAYS = [

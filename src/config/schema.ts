@@ -13,8 +13,62 @@ import { registrySchema } from "./sections/registry";
 import { safetySchema } from "./sections/safety";
 import { storageSchema } from "./sections/storage";
 
-/** Tags the stack sets itself; an env's extra tags may not redefine them. */
+/** Tags the stack sets itself on every resource (`default_tags`); an env's extra tags may not redefine them. */
 export const RESERVED_TAG_KEYS = ["Project", "Environment", "ManagedBy", "Repository"] as const;
+
+/**
+ * Tags the modules set on some resources themselves (the Name of each resource; on instances the run id, max runtime,
+ * auto-shutdown and fleet mode the runtime and the safety guard read): an env tag with one of these keys would be
+ * overridden there and mislabel everything else.
+ */
+export const MODULE_TAG_KEYS = ["Name", "RunId", "MaxRuntimeHours", "AutoShutdown", "GtiFleetMode"] as const;
+
+/**
+ * AWS allows 50 user tags per resource. An instance carries the stack's 4 default tags and up to 5 module tags
+ * ({@link MODULE_TAG_KEYS}), which leaves 41 for the env's own.
+ */
+export const MAX_ENV_TAGS = 50 - RESERVED_TAG_KEYS.length - MODULE_TAG_KEYS.length;
+
+/**
+ * Tag keys every resource accepts: AWS's tag characters (letters, digits, spaces and `_ . : / = + - @`) narrowed to
+ * what instance metadata can expose (the instances read their tags there: no spaces, no `/`).
+ */
+const TAG_KEY_PATTERN = /^[A-Za-z0-9+\-=._:@]+$/;
+
+/** Tag values: letters, digits and spaces in any script, and `_ . : / = + - @` (AWS's rule for most services). */
+const TAG_VALUE_PATTERN = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+/** Every AWS tag rule a key and its value break (empty when valid). */
+export function tagProblems(key: string, value: string): { rule: string; fix: string }[] {
+  const problems: { rule: string; fix: string }[] = [];
+  if (/^aws:/i.test(key)) {
+    problems.push({
+      rule: 'the "aws:" prefix is reserved for AWS, which rejects such keys on every resource at apply',
+      fix: `rename the key without the prefix, e.g. "${key.slice(4) || "owner"}"`,
+    });
+  }
+  if (key.length < 1 || key.length > 128) {
+    problems.push({ rule: `a tag key is 1 to 128 characters (this one has ${key.length})`, fix: "shorten the key" });
+  }
+  if (key.length > 0 && !TAG_KEY_PATTERN.test(key)) {
+    problems.push({
+      rule: "a tag key may hold only letters, digits and + - = . _ : @ (AWS's tag characters, without the spaces and / that instance metadata cannot show)",
+      fix: `rename it, e.g. "${key.replace(/[^A-Za-z0-9+\-=._:@]+/g, "-").replace(/^-+|-+$/g, "") || "cost-center"}"`,
+    });
+  } else if (key === "." || key === ".." || key === "_index") {
+    problems.push({ rule: `"${key}" cannot be read from instance metadata`, fix: "pick another key" });
+  }
+  if (value.length > 256) {
+    problems.push({ rule: `a tag value is at most 256 characters (this one has ${value.length})`, fix: "shorten the value" });
+  }
+  if (!TAG_VALUE_PATTERN.test(value)) {
+    problems.push({
+      rule: "a tag value may hold only letters, digits, spaces and _ . : / = + - @",
+      fix: "remove the other characters",
+    });
+  }
+  return problems;
+}
 
 export const environmentSchema = z
   .strictObject({
@@ -43,9 +97,51 @@ export const environmentSchema = z
     /** Refuse to run against any other account (AWS provider `allowed_account_ids`). @default [] (no guard) */
     allowedAccountIds: z.array(accountId).default([]),
     /** Where this infrastructure's code lives (the Repository tag). */
-    repository: z.string().min(1, { error: rule("must not be empty", `set it to e.g. "github.com/acme/gpu-training-infra"`) }),
-    /** Extra tags on every resource (merged into the provider's default_tags). @default {} */
-    tags: z.record(z.string().min(1).max(128), z.string().max(256)).default({}),
+    repository: z
+      .string()
+      .min(1, { error: rule("must not be empty", `set it to e.g. "github.com/<your-org>/gpu-training-infra"`) })
+      .max(256, { error: rule("a tag value is at most 256 characters", "shorten it") })
+      .refine((value) => !/[$%]\{/.test(value), {
+        error: rule("holds ${ or %{, which Terraform would read as an expression", "write the repository's address without them"),
+      }),
+    /**
+     * Extra tags on every resource (merged into the provider's default_tags): at most {@link MAX_ENV_TAGS}, keys of
+     * 1-128 letters, digits and `+ - = . _ : @` not starting with `aws:`, values of up to 256 characters.
+     * @default {}
+     */
+    tags: z
+      .record(z.string(), z.string())
+      .superRefine((tags, ctx) => {
+        const keys = Object.keys(tags);
+        if (keys.length > MAX_ENV_TAGS) {
+          ctx.addIssue({
+            code: "custom",
+            message: rule(
+              `${keys.length} tags, but AWS allows 50 per resource and the stack and modules set up to ${50 - MAX_ENV_TAGS} themselves`,
+              `keep at most ${MAX_ENV_TAGS} tags`,
+            ),
+          });
+        }
+        for (const [key, value] of Object.entries(tags)) {
+          if ((RESERVED_TAG_KEYS as readonly string[]).includes(key)) {
+            ctx.addIssue({
+              code: "custom",
+              path: [key],
+              message: rule(`the stack sets the ${key} tag itself`, `remove tags.${key}, or change the field it comes from`),
+            });
+          } else if ((MODULE_TAG_KEYS as readonly string[]).includes(key)) {
+            ctx.addIssue({
+              code: "custom",
+              path: [key],
+              message: rule(`the modules set the ${key} tag themselves`, `remove tags.${key}, or use another key`),
+            });
+          }
+          for (const problem of tagProblems(key, value)) {
+            ctx.addIssue({ code: "custom", path: [key], message: rule(problem.rule, problem.fix) });
+          }
+        }
+      })
+      .default({}),
     /** Remote state location (created once by the bootstrap stack). Every environment must share it. */
     state: z.strictObject({
       /** Name of the S3 bucket holding Terraform state. */
@@ -115,15 +211,6 @@ export const environmentSchema = z
           `set fleet.drainTimeoutSeconds to ${drain} or more (default 300), or lower compute.spotGraceSeconds`,
         ),
       });
-    }
-    for (const key of Object.keys(env.tags)) {
-      if ((RESERVED_TAG_KEYS as readonly string[]).includes(key)) {
-        ctx.addIssue({
-          code: "custom",
-          path: ["tags", key],
-          message: rule(`the stack sets the ${key} tag itself`, `remove tags.${key}, or change the field it comes from`),
-        });
-      }
     }
   });
 

@@ -6,8 +6,10 @@
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
+import { placeholdersOf } from "../config/placeholders";
 import type { EnvironmentConfig } from "../config/schema";
 import { address } from "../naming";
+import { addPlaceholderGuard } from "../placeholder-guard";
 import { applyPolicy } from "../policy";
 import { SecureBucket } from "../secure-bucket";
 import { BOOTSTRAP_STACK, BOOTSTRAP_STATE_PATH, REQUIRED_TERRAFORM_VERSION } from "../state";
@@ -76,5 +78,14 @@ export class BootstrapStack extends TerraformStack {
       }),
       "state_bucket_arn",
     );
+
+    // Example values among what this stack uses (the state bucket, the Repository tag, the account guard): synth
+    // warns (main.ts), Terraform refuses to deploy them to a real account.
+    const used = (field: string) => field.startsWith("state.") || field === "repository" || field.startsWith("allowedAccountIds");
+    const seen = new Set<string>();
+    const placeholders = props.environments
+      .flatMap((env) => placeholdersOf(env))
+      .filter((p) => used(p.field) && !seen.has(`${p.field}=${p.value}`) && seen.add(`${p.field}=${p.value}`));
+    addPlaceholderGuard(this, placeholders);
   }
 }

@@ -11,11 +11,14 @@ import { TrainingFleet } from "../../modules/training-fleet";
 import { TrainingRegistry } from "../../modules/training-registry";
 import { TrainingSafety } from "../../modules/training-safety";
 import { TrainingStorage } from "../../modules/training-storage";
+import { placeholdersOf } from "../config/placeholders";
 import type { EnvironmentConfig } from "../config/schema";
 import { GtiError } from "../errors";
 import { FleetVariables } from "../fleet-variables";
+import { addPlaceholderGuard } from "../placeholder-guard";
 import { applyPolicy } from "../policy";
 import { REQUIRED_TERRAFORM_VERSION, stateKey } from "../state";
+import type { TerraformData } from "../terraform-data";
 import { TrainingVariables } from "../variables";
 import { defaultTags } from "./tags";
 
@@ -45,6 +48,11 @@ export class TrainingEnvironmentStack extends TerraformStack {
   public readonly fleet: TrainingFleet | undefined;
   /** training-safety: runtime guard, alerts topic, idle-GPU and guard alarms, budget, dashboard. */
   public readonly safety: TrainingSafety;
+  /**
+   * `terraform_data.placeholder_guard`: refuses plan and apply outside AWS's example account while the env still
+   * holds example values (src/config/placeholders.ts); undefined when it holds none.
+   */
+  public readonly placeholderGuard: TerraformData | undefined;
 
   public constructor(scope: Construct, props: TrainingEnvironmentStackProps) {
     const { config } = props;
@@ -167,5 +175,8 @@ export class TrainingEnvironmentStack extends TerraformStack {
       idleGpu: safety.idleGpu,
       logRetentionDays: safety.logRetentionDays,
     });
+
+    // Example values left in the env files: synth warns (main.ts), Terraform refuses to deploy them to a real account.
+    this.placeholderGuard = addPlaceholderGuard(this, placeholdersOf(config));
   }
 }

@@ -1,6 +1,6 @@
 # training-registry under terraform test, against a mocked AWS: the ECR repository (scan on push, AES256, mutable
 # tags, no force delete, the seed's 10 tagged / 3 untagged retention) in every env, and the GitHub Actions role output,
-# which is an ARN where the env allows GitHub repositories (training) and null where it allows none (dev, prod).
+# which is an ARN where the env allows GitHub repositories and "" where it allows none (the shipped envs trust none).
 # Plan only (storage.tftest.hcl applies): the mocks' computed values (ARNs, the repository URL) are made known at plan.
 
 mock_provider "aws" {

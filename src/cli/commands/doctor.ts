@@ -5,7 +5,7 @@
  * Exit code 1 when anything FAILs.
  */
 import { Command } from "commander";
-import { envsDir } from "../../config/load";
+import { envsDir, loadProject } from "../../config/load";
 import { type OutputsOptions, withEnvArgument, withJson, withOutputs } from "../command-kit";
 import type { Context } from "../context";
 import { CliError } from "../errors";
@@ -36,7 +36,9 @@ async function doctor(ctx: Context, envName: string, options: OutputsOptions): P
   const terraform = terraformCheck(ctx.io.env);
   report(terraform.check);
   report(await providerCheck(terraform.binary, ctx.io.env));
-  report(placeholdersCheck(config, envsDir(ctx.io.env)));
+  // The loaded environment knows which file holds each value (envs/_shared.ts for shared ones).
+  const project = await loadProject(envsDir(ctx.io.env));
+  report(placeholdersCheck(project.environments.find((loaded) => loaded.name === config.name) ?? config));
 
   const credentials = await credentialsCheck(ctx, config);
   report(credentials.check);

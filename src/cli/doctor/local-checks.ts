@@ -1,7 +1,6 @@
 /** `gti doctor` checks that need no AWS account: terraform, the AWS provider, placeholder values in the env config. */
 import { existsSync, readFileSync } from "node:fs";
-import { findPlaceholders } from "../../config/placeholders";
-import type { EnvironmentConfig } from "../../config/schema";
+import { type PlaceholderSubject, findPlaceholders } from "../../config/placeholders";
 import {
   MINIMUM_TERRAFORM_VERSION,
   boundAwsProviderVersion,
@@ -42,8 +41,8 @@ export async function providerCheck(binary: string | undefined, env: NodeJS.Proc
 }
 
 /** Values of the repository's examples still in the env's configuration. */
-export function placeholdersCheck(config: EnvironmentConfig, envsDirectory: string): Check {
-  const found = findPlaceholders(config, envsDirectory);
+export function placeholdersCheck(env: PlaceholderSubject): Check {
+  const found = findPlaceholders([env]);
   if (found.length === 0) return pass("placeholders", "no example value left in the configuration");
   return fail(
     "placeholders",

@@ -6,10 +6,9 @@ import { z } from "zod";
 import {
   AWS_REGIONS,
   EMAIL_PATTERN,
-  GPU_INSTANCE_FAMILIES,
   bucketNameProblems,
+  instanceTypeProblem,
   ipv4NetworkForm,
-  isGpuInstanceType,
   isWholeInternet,
   parseCidr,
 } from "../rules";
@@ -56,11 +55,10 @@ export const kmsKeyArn = z
     ),
   });
 
-export const gpuInstanceType = z.string().refine(isGpuInstanceType, {
-  error: rule(
-    `must be an NVIDIA GPU instance type on x86_64 (families ${GPU_INSTANCE_FAMILIES.join(", ")})`,
-    `pick one such as "g5.xlarge", "g6.xlarge" or "p4d.24xlarge"`,
-  ),
+/** An instance type of the pinned GPU table (`src/gpu-instance-types.ts`), with a message per kind of mistake. */
+export const gpuInstanceType = z.string().superRefine((value, ctx) => {
+  const problem = instanceTypeProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: rule(problem.rule, problem.fix) });
 });
 
 /** A CIDR block; `internet: "reject"` also refuses 0.0.0.0/0 and ::/0. */

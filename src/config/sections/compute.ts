@@ -4,6 +4,7 @@
  * synthesized variables; ops teams override them at apply time without re-synthesizing.
  */
 import { z } from "zod";
+import { parseCidr } from "../rules";
 import { cidr, gpuInstanceType, intInRange, kmsKeyArn, rule } from "./common";
 
 /**
@@ -81,8 +82,9 @@ export const networkSchema = z.strictObject({
   /** CIDR of the dedicated VPC (mode "dedicated" only), /16 to /24. @default "10.42.0.0/16" */
   vpcCidr: cidr({ internet: "reject", ipv6: false })
     .refine((value) => {
-      const prefix = Number(value.split("/")[1]);
-      return prefix >= 16 && prefix <= 24;
+      // A malformed CIDR is reported once, by cidr(), not a second time for its prefix.
+      const parsed = parseCidr(value);
+      return !parsed || (parsed.prefix >= 16 && parsed.prefix <= 24);
     }, { error: rule("a VPC CIDR must be between /16 and /24", `use e.g. "10.42.0.0/16"`) })
     .default("10.42.0.0/16"),
   /** Number of availability zones (public subnets) of the dedicated VPC. @default 2 */

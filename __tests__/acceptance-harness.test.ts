@@ -88,7 +88,16 @@ describe("the acceptance tier's one-line summary", () => {
 
   it("GIVEN neither terraform nor moto WHEN summarized THEN both reasons are given", () => {
     const line = summarizeAcceptance({ available: false, reason: "terraform not found" }, { available: false, reason: "python3 not found" }, dir(), 1);
-    expect(line).toBe("Acceptance tests: SKIPPED - terraform not found; python3 not found");
+    expect(line).toBe("Acceptance tests: SKIPPED - python3 not found; terraform not found");
+  });
+
+  it("GIVEN moto but no terraform WHEN only the guard scenario ran THEN the line says PARTIAL and why the others were skipped", () => {
+    const reportDir = dir();
+    recordScenario(reportDir, { scenario: "5 runtime guard Lambda", ok: true, seconds: 29 });
+    expect(summarizeAcceptance({ available: false, reason: "terraform not found" }, motoFound, reportDir, 40)).toBe(
+      "Acceptance tests: PARTIAL - 1/1 scenarios passed in 40 s [5 runtime guard Lambda 29 s]; the Terraform and cdktf scenarios SKIPPED - terraform not found; " +
+        "using moto 5.2.1 (scripts/local-aws.py)",
+    );
   });
 
   it("GIVEN recorded scenarios with a failure WHEN summarized THEN the line says RAN, counts, names the failure and lists each time in order", () => {

@@ -21,11 +21,9 @@ export default async function setup(project: TestProject): Promise<() => void> {
   project.provide("terraform", terraform);
   project.provide("awsEmulator", emulator);
   project.provide("acceptanceReportDir", workDir);
-  console.log(
-    terraform.available && emulator.available
-      ? `Acceptance tests will run: moto ${emulator.version}, ${terraform.toolchain.description}`
-      : `Acceptance tests will be SKIPPED: ${[terraform, emulator].flatMap((d) => (d.available ? [] : [d.reason])).join("; ")}`,
-  );
+  if (!emulator.available) console.log(`Acceptance tests will be SKIPPED: ${emulator.reason}`);
+  else if (!terraform.available) console.log(`Only the guard Lambda's acceptance test will run (moto ${emulator.version}); the others SKIPPED: ${terraform.reason}`);
+  else console.log(`Acceptance tests will run: moto ${emulator.version}, ${terraform.toolchain.description}`);
   return () => {
     const line = summarizeAcceptance(terraform, emulator, workDir, (Date.now() - started) / 1000);
     writeAcceptanceSummary(line);

@@ -185,14 +185,17 @@ describe("bootstrap stack", () => {
 });
 
 describe("modules wired together", () => {
-  it.each(["dev", "prod"] as const)("GIVEN fleet env %s WHEN synthesized THEN the runtime guard may terminate members of that fleet only", async (name) => {
+  it.each(["dev", "prod"] as const)("GIVEN fleet env %s WHEN synthesized THEN the runtime guard may terminate members of that fleet only, named without a reference to the group", async (name) => {
     const { json } = synthEnvironment(await realEnvironment(name));
     const statements = (dataOf(json, "aws_iam_policy_document", "safety_guard_terminate_fleet_members").statement ?? []) as {
       actions: string[];
       resources: string[];
     }[];
     expect(statements.map((s) => s.actions)).toEqual([["autoscaling:TerminateInstanceInAutoScalingGroup"]]);
-    expect(statements[0]?.resources).toEqual(["${aws_autoscaling_group.fleet.arn}"]);
+    // Built from the group's name: a reference to the group would defer the document to apply time whenever the group changes.
+    expect(statements[0]?.resources).toEqual([
+      `arn:\${data.aws_partition.current.partition}:autoscaling:\${data.aws_region.current.name}:\${data.aws_caller_identity.current.account_id}:autoScalingGroup:*:autoScalingGroupName/gpu-training-infra-${name}-fleet`,
+    ]);
   });
 
   it("GIVEN env training (no fleet) WHEN synthesized THEN the guard has no fleet permission and there is no group", async () => {

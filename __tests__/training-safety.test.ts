@@ -14,7 +14,7 @@ import { isStarResourceAction } from "../src/policy/rules/iam";
 import { type SynthesizedStack, resourceOf, resourcesOf } from "../src/testing/synth";
 import { realEnvironment } from "./support/envs";
 import { type Statement, statementsOf } from "./support/module-stack";
-import { ENVIRONMENT, FLEET_GROUP, PREFIX, PROJECT, synthSafety } from "./support/safety/stack";
+import { ENVIRONMENT, FLEET_GROUP, FLEET_GROUP_ARN, PREFIX, PROJECT, synthSafety } from "./support/safety/stack";
 import { synthEnvironment } from "./support/stacks";
 
 const COUNT = "${var.create_instance ? 1 : 0}";
@@ -262,10 +262,10 @@ describe("training-safety: the guard's role (least privilege)", () => {
     expect(guardStatements(defaults.json).flatMap((s) => s.actions ?? []).filter((a) => a.startsWith("autoscaling:"))).toEqual([]);
   });
 
-  it("GIVEN a fleet WHEN read THEN the guard may terminate members through that group's ARN only", () => {
+  it("GIVEN a fleet WHEN read THEN the guard may terminate members through that group's ARN only, built from its name", () => {
     expect(statement(custom.json, "safety_guard_terminate_fleet_members", "TerminateMembersOfThisEnvsFleet")).toMatchObject({
       actions: ["autoscaling:TerminateInstanceInAutoScalingGroup"],
-      resources: ["${aws_autoscaling_group.fleet.arn}"],
+      resources: [FLEET_GROUP_ARN],
     });
   });
 });

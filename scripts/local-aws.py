@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 import time
+from xml.sax.saxutils import escape
 
 # Only ever on the loopback interface: this server accepts any credentials.
 HOST = "127.0.0.1"
@@ -141,18 +142,260 @@ def patch_unimplemented_fail_fast():
         try:
             return original(self)
         except NotImplementedError as error:
-            message = f"moto does not implement this action: {error}"
-            content_type = str(self.headers.get("Content-Type", "")) if hasattr(self, "headers") else ""
-            if "json" in content_type:
-                body = json.dumps({"__type": "NotImplemented", "message": message})
-                return 400, {"Content-Type": content_type}, body
-            body = (
-                "<ErrorResponse><Error><Type>Sender</Type><Code>NotImplemented</Code>"
-                f"<Message>{message}</Message></Error><RequestId>local-aws</RequestId></ErrorResponse>"
-            )
-            return 400, {"Content-Type": "text/xml"}, body
+            return error_response(self, "NotImplemented", f"moto does not implement this action: {error}")
 
     responses.BaseResponse.call_action = call_action
+
+
+def patch_internal_errors_fail_fast():
+    """An exception inside moto itself (a bug or an unhandled input, e.g. an assertion) answers HTTP 500, which every
+    SDK retries with backoff: Terraform then shows "Still modifying..." for many minutes (measured: 19 min on an
+    auto scaling group update). Answer a non-retryable 400 `LocalAwsInternalError` naming the exception instead, and
+    print the traceback on stderr."""
+    import traceback
+
+    from moto.core import responses
+
+    original = responses.BaseResponse.call_action
+
+    def call_action(self):
+        try:
+            return original(self)
+        except Exception as error:  # noqa: BLE001 - anything escaping moto's own error handling is a moto failure
+            traceback.print_exc(file=sys.stderr)
+            return error_response(self, "LocalAwsInternalError", f"moto failed: {type(error).__name__}: {error}")
+
+    responses.BaseResponse.call_action = call_action
+
+
+def error_response(response, code, message):
+    """A non-retryable 400 error in the protocol of the request (JSON or XML)."""
+    content_type = str(response.headers.get("Content-Type", "")) if hasattr(response, "headers") else ""
+    if "json" in content_type:
+        return 400, {"Content-Type": content_type}, json.dumps({"__type": code, "message": message})
+    body = (
+        f"<ErrorResponse><Error><Type>Sender</Type><Code>{code}</Code>"
+        f"<Message>{escape(message)}</Message></Error><RequestId>local-aws</RequestId></ErrorResponse>"
+    )
+    return 400, {"Content-Type": "text/xml"}, body
+
+
+def patch_spot_instance_requests():
+    """RunInstances with spot market options: moto marks the instance as spot but records no spot request, so the
+    instance has no SpotInstanceRequestId and the provider reads `instance_market_options` back as empty, planning to
+    replace the instance after every apply. A one-time request is recorded for each such instance, fulfilled by it,
+    with the options sent (max price, type, interruption behaviour), as AWS does."""
+    from moto.ec2.models.spot_requests import SpotInstanceRequest
+    from moto.ec2.responses.instances import InstanceResponse
+    from moto.ec2.utils import random_spot_request_id
+
+    class FulfilledSpotRequest(SpotInstanceRequest):
+        """A spot request fulfilled by an instance RunInstances already launched (SpotInstanceRequest launches one)."""
+
+        __module__ = SpotInstanceRequest.__module__  # moto's model metaclass derives the service from the module name
+
+        def __init__(self, backend, instance, options):
+            self.fulfilled_by = instance
+            super().__init__(
+                backend, random_spot_request_id(), options.get("MaxPrice"), instance.image_id,
+                options.get("SpotInstanceType") or "one-time", None, options.get("ValidUntil"), None, None,
+                instance.key_name, [group.id for group in instance.security_groups], None, instance.instance_type,
+                None, None, None, False, instance.subnet_id, {}, None, options.get("InstanceInterruptionBehavior"),
+            )
+
+        def launch_instance(self):
+            return self.fulfilled_by
+
+    original = InstanceResponse.run_instances
+
+    def run_instances(self):
+        result = original(self)
+        market = self._get_param("InstanceMarketOptions") or {}
+        if market.get("MarketType") == "spot":
+            for instance in result.result.instances:
+                request = FulfilledSpotRequest(self.ec2_backend, instance, market.get("SpotOptions") or {})
+                self.ec2_backend.spot_instance_requests[request.id] = request
+                instance.spot_instance_request_id = request.id
+        return result
+
+    InstanceResponse.run_instances = run_instances
+
+
+def patch_instance_security_groups():
+    """Instances launched with network interfaces (what the provider sends when `associate_public_ip_address` is set)
+    report no security groups in DescribeInstances, though their primary interface has them: report the primary
+    interface's groups, as AWS does."""
+    from moto.ec2.models.instances import InstanceBackend
+
+    original = InstanceBackend.run_instances
+
+    def run_instances(self, *args, **kwargs):
+        reservation = original(self, *args, **kwargs)
+        for instance in reservation.instances:
+            primary = next((nic for index, nic in instance.nics.items() if int(index) == 0), None)
+            if not instance.security_groups and primary is not None:
+                instance.security_groups = list(primary._group_set)
+        return reservation
+
+    InstanceBackend.run_instances = run_instances
+
+
+def patch_modify_instance_attribute():
+    """ModifyInstanceAttribute for an attribute moto does not handle (InstanceInitiatedShutdownBehavior, which the
+    provider sends right after creating an instance) falls through to moto's security-group handler, which sets the
+    instance's groups to the (absent) list sent: the instance then has no security group, and the provider plans to
+    add it back after every apply. The shutdown behaviour is stored, and groups change only when groups are sent."""
+    from moto.ec2.responses.instances import InstanceResponse
+
+    original_groups = InstanceResponse._security_grp_instance_attribute_handler
+    original_values = InstanceResponse._dot_value_instance_attribute_handler
+
+    def security_groups_handler(self):
+        if not self._get_param("Groups"):
+            return False
+        return original_groups(self)
+
+    def dot_value_handler(self):
+        value = self._get_param("InstanceInitiatedShutdownBehavior.Value")
+        if value is None:
+            return original_values(self)
+        self.error_on_dryrun()
+        instance_id = self._get_param("InstanceId")
+        self.ec2_backend.modify_instance_attribute(instance_id, "instance_initiated_shutdown_behavior", value)
+        return True
+
+    InstanceResponse._security_grp_instance_attribute_handler = security_groups_handler
+    InstanceResponse._dot_value_instance_attribute_handler = dot_value_handler
+
+def patch_launch_template_versions():
+    """Launch templates: CreateLaunchTemplate copies the tags of the template itself (TagSpecifications of type
+    `launch-template`) into the first version's data, where the provider reads them back as an extra
+    `tag_specifications` block and plans to remove it after every apply; and CreateLaunchTemplateVersion keeps the
+    user data as a plain string where moto expects its base64 type, so launching from that version (an auto scaling
+    group after a template change) fails inside moto. Version data keeps only its own tag specifications, and user
+    data is stored in moto's type."""
+    from moto.core.types import Base64EncodedString
+    from moto.ec2.models.launch_templates import LaunchTemplate
+    from moto.ec2.utils import parse_user_data
+
+    original = LaunchTemplate.create_version
+
+    def create_version(self, data, description):
+        data = dict(data)
+        if "TagSpecifications" in data:
+            data["TagSpecifications"] = [
+                spec for spec in data["TagSpecifications"] if spec.get("ResourceType") != "launch-template"
+            ]
+            if not data["TagSpecifications"]:
+                del data["TagSpecifications"]
+        user_data = data.get("UserData")
+        if user_data is not None and not isinstance(user_data, Base64EncodedString):
+            data["UserData"] = parse_user_data(user_data)
+        return original(self, data, description)
+
+    LaunchTemplate.create_version = create_version
+
+
+def patch_lifecycle_hooks():
+    """PutLifecycleHook: moto ignores the role and notification target sent and stores placeholder ARNs
+    (`arn:aws:iam::1234567890:role/my-auto-scaling-role`, `...:my-queue`), which the provider reads back and plans to
+    remove after every apply. Store what was sent (nothing when nothing was sent), and the notification metadata."""
+    from moto.autoscaling.responses import AutoScalingResponse
+
+    original = AutoScalingResponse.put_lifecycle_hook
+
+    def put_lifecycle_hook(self):
+        result = original(self)
+        key = f"{self._get_param('AutoScalingGroupName')}_{self._get_param('LifecycleHookName')}"
+        hook = self.autoscaling_backend.lifecycle_hooks[key]
+        hook.role_arn = self._get_param("RoleARN")
+        hook.notification_target_arn = self._get_param("NotificationTargetARN")
+        hook.notification_metadata = self._get_param("NotificationMetadata")
+        return result
+
+    AutoScalingResponse.put_lifecycle_hook = put_lifecycle_hook
+
+
+def patch_security_group_rule_descriptions():
+    """DescribeSecurityGroupRules returns no description for a rule that references another group (the description
+    sent is kept with the group pair, not the IP range), so the provider plans to set it again after every apply.
+    Fall back to the group pair's description."""
+    from moto.ec2.models.security_groups import SecurityGroupRule
+
+    def description(self):
+        return self.ip_range.get("Description") or (self.source_group or {}).get("Description")
+
+    SecurityGroupRule.description = property(description)
+
+
+def patch_auto_scaling_group_updates():
+    """UpdateAutoScalingGroup without a MixedInstancesPolicy (the provider sends only what changed, e.g. the desired
+    capacity) drops the group's mixed instances policy in moto; AWS keeps it. Keep it: the group is updated without
+    touching the policy, then scaled with it."""
+    from moto.autoscaling.models import FakeAutoScalingGroup
+
+    original = FakeAutoScalingGroup.update
+
+    def update(self, **kwargs):
+        if kwargs.get("mixed_instances_policy") or kwargs.get("launch_template") or kwargs.get("launch_config_name"):
+            return original(self, **kwargs)
+        policy = self.mixed_instances_policy
+        desired = kwargs.get("desired_capacity")
+        original(self, **{**kwargs, "desired_capacity": None})
+        self.mixed_instances_policy = policy
+        if desired is not None:
+            self.set_desired_capacity(desired)
+        return None
+
+    FakeAutoScalingGroup.update = update
+
+
+def patch_instance_refresh():
+    """Instance refreshes: moto has no StartInstanceRefresh, DescribeInstanceRefreshes or CancelInstanceRefresh; the
+    provider starts one when a group with an `instance_refresh` block gets a new launch template version. A refresh
+    is recorded and reported `Successful` at once. It does not replace the group's instances: what a refresh does to
+    running nodes is not emulated (docs/local-aws.md)."""
+    import uuid
+
+    from moto.autoscaling.exceptions import ValidationError
+    from moto.autoscaling.responses import AutoScalingResponse
+    from moto.core.responses import ActionResult
+
+    refreshes = {}  # (account, region, group name) -> [refresh, ...], newest first
+
+    def group_refreshes(response):
+        name = response._get_param("AutoScalingGroupName")
+        if name not in response.autoscaling_backend.autoscaling_groups:
+            raise ValidationError(f"AutoScalingGroup name not found - {name}")
+        return refreshes.setdefault((response.current_account, response.region, name), [])
+
+    def start_instance_refresh(self):
+        now = datetime.datetime.now(datetime.timezone.utc)
+        refresh = {
+            "InstanceRefreshId": str(uuid.uuid4()),
+            "AutoScalingGroupName": self._get_param("AutoScalingGroupName"),
+            "Status": "Successful",
+            "StatusReason": "local-aws: completed at once, no instance replaced",
+            "StartTime": now,
+            "EndTime": now,
+            "PercentageComplete": 100,
+            "InstancesToUpdate": 0,
+            "Preferences": self._get_param("Preferences") or {},
+        }
+        group_refreshes(self).insert(0, refresh)
+        return ActionResult({"InstanceRefreshId": refresh["InstanceRefreshId"]})
+
+    def describe_instance_refreshes(self):
+        wanted = self._get_param("InstanceRefreshIds") or []
+        found = [r for r in group_refreshes(self) if not wanted or r["InstanceRefreshId"] in wanted]
+        return ActionResult({"InstanceRefreshes": found})
+
+    def cancel_instance_refresh(self):
+        group_refreshes(self)  # every refresh has completed already: there is none to cancel
+        return error_response(self, "ActiveInstanceRefreshNotFound", "No in progress or pending Instance Refresh found")
+
+    for handler in (start_instance_refresh, describe_instance_refreshes, cancel_instance_refresh):
+        setattr(AutoScalingResponse, handler.__name__, handler)
 
 
 def patch_dlami_parameters():
@@ -314,10 +557,19 @@ def main():
     patch_bucket_policy_context()
     patch_budgets()
     patch_unimplemented_fail_fast()
+    patch_internal_errors_fail_fast()
     patch_dlami_parameters()
     patch_service_quotas()
     patch_cost_allocation_tags()
     patch_ssm_send_command_targets()
+    patch_spot_instance_requests()
+    patch_instance_security_groups()
+    patch_modify_instance_attribute()
+    patch_launch_template_versions()
+    patch_lifecycle_hooks()
+    patch_security_group_rule_descriptions()
+    patch_auto_scaling_group_updates()
+    patch_instance_refresh()
 
     server = ThreadedMotoServer(ip_address=HOST, port=args.port, verbose=False)
     server.start()

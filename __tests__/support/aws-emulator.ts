@@ -4,6 +4,8 @@
  * run (no python3, no moto server), and the tests that need it skip with that reason.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 
@@ -28,8 +30,20 @@ export interface AwsEmulator {
   readonly endpoint: string;
   /** Environment for the AWS CLI, the SDKs and Terraform's provider: endpoint, test credentials, region. */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * Runs `fn` with moto's request recorder on and returns the requests the server received meanwhile (method, URL,
+   * headers; bodies are dropped), in order. For checking what a client sent (e.g. a conditional PUT).
+   */
+  recordRequests<T>(fn: () => Promise<T>): Promise<{ readonly result: T; readonly requests: readonly RecordedRequest[] }>;
   /** Stops the server (idempotent). */
   stop(): Promise<void>;
+}
+
+/** One request as moto's recorder saw it. */
+export interface RecordedRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 /** Test credentials: moto accepts any, and these can never be real ones. */
@@ -44,9 +58,12 @@ export async function startEmulator(
     readonly accountId?: string;
   } = {},
 ): Promise<AwsEmulator> {
+  // moto's request recorder (off until asked) writes here: one JSON line per request.
+  const recordingDir = mkdtempSync(join(tmpdir(), "gti-aws-emulator-"));
+  const recordingFile = join(recordingDir, "requests.jsonl");
   const child = spawn(options.python ?? process.env.PYTHON ?? "python3", [LAUNCHER, "--port", "0", "--exit-on-stdin-close"], {
     stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, ...(options.accountId ? { MOTO_ACCOUNT_ID: options.accountId } : {}) },
+    env: { ...process.env, MOTO_RECORDER_FILEPATH: recordingFile, ...(options.accountId ? { MOTO_ACCOUNT_ID: options.accountId } : {}) },
   });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => {
@@ -77,7 +94,28 @@ export async function startEmulator(
       AWS_DEFAULT_REGION: region,
       AWS_EC2_METADATA_DISABLED: "true",
     },
-    stop: () => stopChild(child),
+    recordRequests: async (fn) => {
+      const recorder = (action: string) => fetch(`${endpoint}/moto-api/recorder/${action}`, { method: "POST" });
+      await recorder("reset-recording");
+      await recorder("start-recording");
+      let result;
+      try {
+        result = await fn();
+      } finally {
+        await recorder("stop-recording");
+      }
+      const lines = existsSync(recordingFile) ? readFileSync(recordingFile, "utf8").split("\n").filter(Boolean) : [];
+      const requests = lines.map((line) => {
+        const { method, url, headers } = JSON.parse(line) as RecordedRequest;
+        return { method, url, headers };
+      });
+      await recorder("reset-recording");
+      return { result, requests };
+    },
+    stop: async () => {
+      await stopChild(child);
+      rmSync(recordingDir, { recursive: true, force: true });
+    },
   };
 }
 

@@ -130,6 +130,12 @@ export class TrainingFleet extends Construct {
   public readonly lifecycleHook: AutoscalingLifecycleHook;
   /** The group's name, a literal (`<namePrefix>-fleet`). */
   public readonly autoScalingGroupName: string;
+  /**
+   * The group's ARN built from its name (`arn:<partition>:autoscaling:<region>:<account>:autoScalingGroup:*:autoScalingGroupName/<name>`;
+   * IAM matches the `*` against the group's id). Unlike `autoScalingGroup.arn` it does not reference the group, so a
+   * policy document naming it is read at plan time even while the group has changes pending.
+   */
+  public readonly autoScalingGroupArn: string;
   /** The drain hook's name, a literal (`<namePrefix>-fleet-drain`). */
   public readonly lifecycleHookName: string;
   /** The mode in force. */
@@ -165,6 +171,7 @@ export class TrainingFleet extends Construct {
     // Permissions first: the group depends on them, so no node boots before its role can discover peers and leave.
     const groupArn =
       `arn:${context.partition}:autoscaling:${context.region}:${context.accountId}:autoScalingGroup:*:autoScalingGroupName/${name}`;
+    this.autoScalingGroupArn = groupArn;
     this.grant = grantToRole(this, spec.role, "fleet_node", [
       // "*": EC2 Describe* and Auto Scaling Describe* calls take no resource ARN (read-only peer discovery).
       { sid: "DiscoverFleetPeers", effect: "Allow", actions: [...FLEET_DISCOVERY_ACTIONS], resources: ["*"] },

@@ -102,6 +102,11 @@ export interface IdleGpuProps {
 /** The fleet, for the guard's permission on its group and the dashboard. Satisfied by `TrainingFleet`. */
 export interface SafetyFleet {
   readonly autoScalingGroup: AutoscalingGroup;
+  /**
+   * The group's ARN built from its literal name (`TrainingFleet.autoScalingGroupArn`), for the guard's permission: a
+   * reference to `autoScalingGroup.arn` would defer the policy document to apply time whenever the group changes.
+   */
+  readonly autoScalingGroupArn: string;
 }
 
 export interface TrainingSafetyProps {
@@ -558,7 +563,7 @@ export class TrainingSafety extends Construct {
             sid: "TerminateMembersOfThisEnvsFleet",
             effect: "Allow",
             actions: [...TERMINATE_GROUP_MEMBER_ACTIONS],
-            resources: [props.fleet.autoScalingGroup.arn],
+            resources: [props.fleet.autoScalingGroupArn],
           },
         ]),
       );

@@ -114,12 +114,17 @@ export interface TerraformResult {
   readonly stderr: string;
 }
 
-/** Runs terraform in `dir` with the toolchain's CLI config, never prompting, never phoning home. */
+/**
+ * Runs terraform in `dir` with the toolchain's CLI config, never prompting, never phoning home.
+ *
+ * @param env variables added to the environment (e.g. test credentials for a local AWS API)
+ */
 export function runTerraform(
   toolchain: TerraformToolchain,
   dir: string,
   args: readonly string[],
   timeoutMs = 300_000,
+  env: Readonly<Record<string, string>> = {},
 ): Promise<TerraformResult> {
   return new Promise((resolve) => {
     execFile(
@@ -130,7 +135,7 @@ export function runTerraform(
         encoding: "utf8",
         timeout: timeoutMs,
         maxBuffer: 64 * 1024 * 1024,
-        env: { ...quietEnv(process.env), TF_CLI_CONFIG_FILE: toolchain.cliConfigFile },
+        env: { ...quietEnv(process.env), ...env, TF_CLI_CONFIG_FILE: toolchain.cliConfigFile },
       },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === "number" ? error.code : 1) : 0;

@@ -15,6 +15,8 @@ export { ENVIRONMENT, PREFIX, PROJECT };
 
 /** Name of the fixture fleet group (the contract's `<project>-<env>-fleet`). */
 export const FLEET_GROUP = `${PREFIX}-fleet`;
+/** The fixture fleet group's ARN as TrainingFleet builds it, from the name. */
+export const FLEET_GROUP_ARN = `arn:aws:autoscaling:us-east-1:123456789012:autoScalingGroup:*:autoScalingGroupName/${FLEET_GROUP}`;
 
 export interface SafetyStackOptions {
   /** Safety props besides the constructs. */
@@ -40,6 +42,7 @@ export function synthSafety(options: SafetyStackOptions = {}): SafetyStack {
             new AutoscalingGroup(s, "FixtureFleet", { name: FLEET_GROUP, minSize: 0, maxSize: 2, availabilityZones: ["us-east-1a"] }),
             "fleet",
           ),
+          autoScalingGroupArn: FLEET_GROUP_ARN,
         }
       : undefined;
     return new TrainingSafety(s, "Safety", {

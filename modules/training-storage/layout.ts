@@ -4,13 +4,15 @@
  *
  * ```text
  * s3://<outputs bucket>/
- * └── runs/
- *     └── <run-id>/                 one training run; run ids match RUN_ID_PATTERN
- *         ├── checkpoints/          checkpoint-<step>/ directories, synced while training (resume reads them)
- *         ├── logs/                 training and runtime logs
- *         ├── outputs/              final artifacts (model, adapters, metrics)
- *         └── SUCCESS | FAILURE     exactly one marker, a small JSON document, written last;
- *             | INTERRUPTED         INTERRUPTED while a spot-interrupted run waits to resume (replaced when it ends)
+ * ├── runs/
+ * │   └── <run-id>/                 one training run; run ids match RUN_ID_PATTERN
+ * │       ├── checkpoints/          checkpoint-<step>/ directories, synced while training (resume reads them)
+ * │       ├── logs/                 training and runtime logs
+ * │       ├── outputs/              final artifacts (model, adapters, metrics)
+ * │       └── SUCCESS | FAILURE     exactly one marker, a small JSON document, written last;
+ * │           | INTERRUPTED         INTERRUPTED while a spot-interrupted run waits to resume (replaced when it ends)
+ * └── runtime/
+ *     └── <sha256>.sh               the on-instance runtime bundle (training-compute uploads it; instances fetch it)
  * ```
  */
 import { GtiError } from "../../src/errors";

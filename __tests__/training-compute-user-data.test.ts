@@ -59,7 +59,7 @@ function walkFiles(root: string): string[] {
 
 /** Every file under runtime/ except *.md, found independently of the module. */
 function runtimeFilesOnDisk(): string[] {
-  return walkFiles(RUNTIME_DIR).filter((path) => !path.endsWith(".md"));
+  return walkFiles(RUNTIME_DIR).filter((path) => !path.endsWith(".md") && !path.includes("__pycache__/"));
 }
 
 /** The keys of the runtime's configuration table in the README (its documented contract). */
@@ -169,6 +169,7 @@ describe("training-compute user data: runtime.env", () => {
       "GTI_METRICS_NAMESPACE",
       "GTI_NVME_MOUNT",
       "GTI_CONTAINER_ROLE_ARN",
+      "GTI_STALL_MINUTES",
     ]);
   });
 
@@ -208,6 +209,7 @@ describe("training-compute user data: runtime.env", () => {
       GTI_LOG_GROUP: "/gpu-training/dev",
       GTI_METRICS_NAMESPACE: "GpuTraining/dev",
       GTI_NVME_MOUNT: "/opt/dlami/nvme",
+      GTI_STALL_MINUTES: "30",
     });
   });
 
@@ -316,8 +318,8 @@ describe("training-compute user data: encoding", () => {
 });
 
 describe("training-compute user data: reading runtime/", () => {
-  it("GIVEN runtime/ WHEN read THEN the files are sorted and *.md is left out", () => {
-    const dir = tempRuntime({ "install.sh": "x", "README.md": "doc", "bin/b": "b", "bin/a": "a", "lib/x.sh": "s", "conf.json": "{}" });
+  it("GIVEN runtime/ WHEN read THEN the files are sorted and *.md and __pycache__/ are left out", () => {
+    const dir = tempRuntime({ "install.sh": "x", "README.md": "doc", "bin/b": "b", "bin/a": "a", "lib/x.sh": "s", "conf.json": "{}", "lib/__pycache__/p.pyc": "\0" });
     expect(readRuntimeFiles(dir).map((f) => [f.path, f.permissions])).toEqual([
       ["bin/a", "0755"],
       ["bin/b", "0755"],

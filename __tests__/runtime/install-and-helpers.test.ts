@@ -239,7 +239,7 @@ describe("quality of runtime/", () => {
       console.log("SKIPPED shellcheck test: shellcheck is not installed (apt-get install shellcheck)");
       return;
     }
-    const files = [...scripts().map((f) => join(RUNTIME_DIR, f)), join(STUBS_DIR, "stub.sh"), join(STUBS_DIR, "fake-trainer.sh")];
+    const files = [...scripts().map((f) => join(RUNTIME_DIR, f)), join(STUBS_DIR, "stub.sh"), join(STUBS_DIR, "fake-trainer.sh"), join(STUBS_DIR, "fake-progress-trainer.sh")];
     const result = spawnSync("shellcheck", ["-x", ...files], { encoding: "utf8" });
     expect(result.stdout + result.stderr).toBe("");
     expect(result.status).toBe(0);

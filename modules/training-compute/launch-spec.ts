@@ -179,6 +179,11 @@ export interface LaunchSpecProps {
   /** Seconds the container gets after SIGTERM (`GTI_SPOT_GRACE_SECONDS`). @default 30 */
   readonly spotGraceSeconds?: number;
   /**
+   * Minutes without a new training step after which the runtime reports the run as stalled (`GTI_STALL_MINUTES`;
+   * the safety module's stalled-run alarm acts on that signal), 5 to 1440. @default 30
+   */
+  readonly stallMinutes?: number;
+  /**
    * Run ids (literals, Terraform references or `*` patterns) whose prefixes `runs/<id>/` the instance role may write
    * (the single instance's run id; a fleet adds its own with {@link LaunchSpec.grantRuns}). @default ["*"]: every run
    */
@@ -208,6 +213,8 @@ export class LaunchSpec extends Construct {
   public readonly containerRole: IamRole;
   /** Seconds the container gets after SIGTERM. */
   public readonly spotGraceSeconds: number;
+  /** Minutes without a new step after which the runtime reports a run as stalled (`GTI_STALL_MINUTES`). */
+  public readonly stallMinutes: number;
   /** `aws_security_group.compute`: egress only, plus SSH from the allowed CIDRs. */
   public readonly securityGroup: SecurityGroup;
   /** The VPC and subnets. */
@@ -322,6 +329,12 @@ export class LaunchSpec extends Construct {
       "instance",
     );
     this.spotGraceSeconds = props.spotGraceSeconds ?? 30;
+    this.stallMinutes = props.stallMinutes ?? 30;
+    if (!Number.isInteger(this.stallMinutes) || this.stallMinutes < 5 || this.stallMinutes > 1440) {
+      throw new GtiError(
+        `Stall minutes ${this.stallMinutes} for ${this.node.path} must be a whole number from 5 to 1440. Fix: e.g. 30 (safety.stalledRun.minutes).`,
+      );
+    }
     this.containerRole = this.createContainerRole(props);
     this.runtimeFiles = readRuntimeFiles(props.runtimeDir);
     this.runtimeBundle = renderRuntimeBundle(this.runtimeFiles);
@@ -537,6 +550,7 @@ export class LaunchSpec extends Construct {
       { key: "GTI_METRICS_NAMESPACE", value: this.metricsNamespace },
       { key: "GTI_NVME_MOUNT", value: DLAMI_NVME_MOUNT },
       { key: "GTI_CONTAINER_ROLE_ARN", value: this.containerRole.arn, maxLength: 140 },
+      { key: "GTI_STALL_MINUTES", value: String(this.stallMinutes) },
       ...extraEnv,
     ];
   }

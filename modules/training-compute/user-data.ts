@@ -64,8 +64,8 @@ export function runtimeFilePermissions(path: string): "0755" | "0644" {
 }
 
 /**
- * Every file under `dir` except `*.md` (documentation stays in the repository), sorted by path. Symbolic links and
- * other special files are refused: the instance gets regular files only.
+ * Every file under `dir` except `*.md` (documentation stays in the repository) and `__pycache__/`, sorted by path.
+ * Symbolic links and other special files are refused: the instance gets regular files only.
  *
  * @throws GtiError when the folder is missing, empty, holds a special file, or has no `install.sh`
  */
@@ -98,6 +98,7 @@ export function readRuntimeFiles(dir: string = RUNTIME_DIR): RuntimeFile[] {
 function walk(root: string, dir: string): string[] {
   const found: string[] = [];
   for (const name of readdirSync(dir)) {
+    if (name === "__pycache__") continue; // Python's byte-code cache (a test importing lib/progress.py): never installed
     const full = join(dir, name);
     const stat = lstatSync(full);
     if (stat.isDirectory()) {

@@ -3,50 +3,8 @@
  * window wins (the code's stall_minutes, the instance tag, the env), the window that grows with the gaps between
  * reports, non-finite numbers, the cap on extra metrics, and the bounded loss history and EMF arrays.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { RUNTIME_DIR } from "../support/runtime/sandbox";
-
-const dir = mkdtempSync(join(tmpdir(), "gti-progress-"));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let runs = 0;
-
-/** Lines appended at times (seconds after the watcher started), each read at once; what it reports at `end`. */
-interface Scenario {
-  env?: Record<string, string>;
-  reports: { at: number; lines: string[] }[];
-  end: number;
-}
-
-const HARNESS = `
-import json, sys
-sys.dont_write_bytecode = True  # no __pycache__ in runtime/ (every file there is bundled)
-sys.path.insert(0, sys.argv[1])
-import progress
-scenario, path = json.loads(sys.argv[2]), sys.argv[3]
-clock = [1000.0]
-env = dict(scenario.get("env", {}), GTI_PROGRESS_HOST_FILE=path)
-w = progress.Watcher(env=env, clock=lambda: clock[0])
-for report in scenario["reports"]:
-    clock[0] = 1000.0 + report["at"]
-    with open(path, "a") as out:
-        out.write("".join(line + "\\n" for line in report["lines"]))
-    w.take_lines(w.read_file())
-clock[0] = 1000.0 + scenario["end"]
-snap = w.snapshot()
-print(json.dumps({"snapshot": snap, "emf": w.emf_record(snap)}))
-`;
-
-function watch(scenario: Scenario): { snapshot: Record<string, unknown>; emf: Record<string, unknown> | null } {
-  const out = execFileSync("python3", ["-c", HARNESS, join(RUNTIME_DIR, "lib"), JSON.stringify(scenario), join(dir, `p${++runs}.jsonl`)], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  return JSON.parse(out) as { snapshot: Record<string, unknown>; emf: Record<string, unknown> | null };
-}
+import { describe, expect, it } from "vitest";
+import { runWatcher as watch } from "../support/runtime/progress-harness";
 
 const steps = (from: number, to: number, every: number, extra = ""): { at: number; lines: string[] }[] =>
   Array.from({ length: to - from + 1 }, (_, i) => ({ at: (from + i) * every, lines: [`{"step": ${from + i}${extra}}`] }));

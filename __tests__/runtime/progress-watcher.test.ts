@@ -43,6 +43,22 @@ describe("progress.py: the stall window", () => {
   });
 });
 
+describe("progress.py: what an earlier attempt left", () => {
+  it("GIVEN a restored checkpoint's trainer_state.json (RESUME_FROM) WHEN the attempt starts THEN it is no report (the stall clock waits for a new save)", () => {
+    expect(watch({ trainerState: { at: -30, step: 500, maxSteps: 1000, losses: [2, 1.5] }, reports: [], end: 3600 }).snapshot).toMatchObject({ step: null, stalled: false });
+  });
+
+  it("GIVEN a checkpoint saved during the attempt WHEN read THEN its trainer_state.json is the report: global_step, max_steps, the last loss", () => {
+    expect(watch({ trainerState: { at: 40, step: 500, maxSteps: 1000, losses: [2, 1.5] }, reports: [], end: 41 }).snapshot).toMatchObject({
+      source: "trainer_state",
+      step: 500,
+      total_steps: 1000,
+      loss: 1.5,
+      stall_after_seconds: 1800,
+    });
+  });
+});
+
 describe("progress.py: values", () => {
   it("GIVEN non-finite numbers and booleans WHEN read THEN they are ignored; a non-finite step makes the line malformed", () => {
     const { snapshot } = watch({

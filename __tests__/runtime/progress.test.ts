@@ -297,8 +297,11 @@ describe("progress: a run that never reports", () => {
   afterAll(async () => sandbox.cleanup());
 
   it("GIVEN no progress at all WHEN the run ends THEN no metric (no stall signal) and no progress.json: nothing to alarm on", async () => {
+    // An earlier attempt's lines on this instance are set aside, not counted as this attempt's progress.
+    const earlier = sandbox.write(`opt/dlami/nvme/training/runs/${RUN_ID}/progress/progress.jsonl`, '{"step": 900, "total_steps": 1000}\n');
     const result = await sandbox.run("bin/gti-launcher", ["run"], { ...FAST_PROGRESS, FAKE_PROGRESS: "none", FAKE_STEPS: "8" });
     expect(result.code, result.stderr).toBe(0);
+    expect(readFileSync(`${earlier}.1`, "utf8")).toBe('{"step": 900, "total_steps": 1000}\n');
     expect(metricsLog(sandbox)).toEqual([]);
     expect(sandbox.s3Exists(PROGRESS_KEY)).toBe(false);
     expect(uploads(sandbox)).toEqual([]);

@@ -92,7 +92,8 @@ class Watcher:
         tag = finite_text(env.get("GTI_STALL_TAG", ""))
         self.tag_stall_minutes = tag if tag and tag > 0 else None
         self.code_stall_minutes = None
-        self.started = clock()
+        # the attempt's start (lib/progress.sh, just before the container): checkpoints older than it were restored
+        self.started = finite_text(env.get("GTI_PROGRESS_STARTED", "")) or clock()
         # Reading state
         self.offset = 0
         self.partial = b""
@@ -233,7 +234,8 @@ class Watcher:
         path = os.path.join(self.checkpoints, newest, "trainer_state.json")
         try:
             mtime = os.stat(path).st_mtime
-            if mtime == self.trainer_state_mtime:
+            # a checkpoint restored before the attempt started (RESUME_FROM) is no new progress
+            if mtime == self.trainer_state_mtime or mtime < self.started:
                 return
             with open(path, "rb") as source:
                 state = json.loads(source.read().decode("utf-8"), parse_constant=lambda _: float("nan"))

@@ -18,6 +18,8 @@ progress_start() {
     log "WARNING: no progress directory $dir: training progress is not published"
     return 0
   fi
+  # an earlier attempt's lines (a restart on this instance) are not this attempt's progress
+  [ ! -e "$dir/progress.jsonl" ] || mv -f "$dir/progress.jsonl" "$dir/progress.jsonl.1"
   DOCKER_ARGS+=(-v "$dir:/progress" -e GTI_PROGRESS_FILE=/progress/progress.jsonl)
   if ! command -v "$py" >/dev/null; then
     log "WARNING: no $py on this instance: training progress is not published"
@@ -32,6 +34,6 @@ progress_start() {
     GTI_PROGRESS_MAX_READ_BYTES=${GTI_PROGRESS_MAX_READ_BYTES:-} GTI_PROGRESS_MAX_METRICS=${GTI_PROGRESS_MAX_METRICS:-} \
     GTI_PROGRESS_HOST_FILE=$dir/progress.jsonl GTI_PROGRESS_CHECKPOINT_DIR=$CKPT GTI_PROGRESS_JSON=$STATE/progress.json \
     GTI_PROGRESS_EMF_LOG=$METRICS_LOG GTI_PROGRESS_S3_URI=$S3RUN/progress.json GTI_PROGRESS_DEADLINE_FILE=$STATE/deadline \
-    GTI_PROGRESS_DONE_FILE=$STATE/container-rc progress_watcher "$py" 2>>"$RUNTIME_LOG" &
+    GTI_PROGRESS_DONE_FILE=$STATE/container-rc GTI_PROGRESS_STARTED=$EPOCHREALTIME progress_watcher "$py" 2>>"$RUNTIME_LOG" &
   BG+=($!)
 }

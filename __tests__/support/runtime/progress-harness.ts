@@ -17,6 +17,8 @@ export interface WatcherScenario {
   readonly end: number;
   /** The fake clock's start, seconds since the epoch. @default 1000 */
   readonly start?: number;
+  /** A checkpoint-<n>/trainer_state.json to write, `at` seconds after the start (negative: before, i.e. restored). */
+  readonly trainerState?: { readonly at: number; readonly step: number; readonly maxSteps: number; readonly losses: readonly number[] };
 }
 
 export interface WatcherOutput {
@@ -34,8 +36,21 @@ import progress
 scenario, path = json.loads(sys.argv[2]), sys.argv[3]
 start = float(scenario.get("start", 1000))
 clock = [start]
-env = dict(scenario.get("env", {}), GTI_PROGRESS_HOST_FILE=path)
+import os
+checkpoints = path + ".checkpoints"
+os.makedirs(checkpoints)
+env = dict(scenario.get("env", {}), GTI_PROGRESS_HOST_FILE=path, GTI_PROGRESS_CHECKPOINT_DIR=checkpoints)
 w = progress.Watcher(env=env, clock=lambda: clock[0])
+ts = scenario.get("trainerState")
+if ts:
+    d = os.path.join(checkpoints, "checkpoint-%d" % ts["step"])
+    os.makedirs(d)
+    history = [{"step": i + 1, "loss": loss} for i, loss in enumerate(ts["losses"])]
+    with open(os.path.join(d, "trainer_state.json"), "w") as out:
+        json.dump({"global_step": ts["step"], "max_steps": ts["maxSteps"], "log_history": history}, out)
+    os.utime(os.path.join(d, "trainer_state.json"), (start + ts["at"], start + ts["at"]))
+    clock[0] = start + max(ts["at"], 0)
+    w.read_trainer_state()
 for report in scenario["reports"]:
     clock[0] = start + report["at"]
     with open(path, "a") as out:

@@ -701,22 +701,31 @@ export class TrainingSafety extends Construct {
           `The run on the ${props.project}/${props.environment} training instance made no new step for ${minutes} minutes (or twice the longest gap between its progress reports, ` +
           `or the run's StallMinutes tag / stall_minutes field) while the instance runs, e.g. hung in a collective with busy GPUs: it is ${what}. ` +
           "A run that never reports progress is never alarmed: the signal starts at its first report, and missing data never counts.",
-        namespace: compute.launchSpec.metricsNamespace,
-        metricName: PROGRESS_METRICS.stalled,
+        ...this.stalledRunCondition(compute),
         dimensions: { InstanceId: `\${${instance.terraformResourceType}.${instance.friendlyUniqueId}[count.index].id}` },
-        statistic: "Maximum",
-        period: STALLED_RUN_ALARM.periodSeconds,
-        evaluationPeriods: STALLED_RUN_ALARM.evaluationPeriods,
-        datapointsToAlarm: STALLED_RUN_ALARM.datapointsToAlarm,
-        threshold: 1,
-        comparisonOperator: "GreaterThanOrEqualToThreshold",
-        // notBreaching: no data (booting, a run that never reported, the run ended) is never a stall.
-        treatMissingData: "notBreaching",
         alarmActions: actions,
       }),
       "safety",
       "stalled_run",
     );
+  }
+
+  /**
+   * What both stalled-run alarms evaluate: the runtime's `ProgressStalled` (1 while stalled) at its 1-minute cadence, 2
+   * of 3 periods; no data (booting, a run that never reported, the run ended) is never a stall.
+   */
+  private stalledRunCondition(compute: TrainingCompute) {
+    return {
+      namespace: compute.launchSpec.metricsNamespace,
+      metricName: PROGRESS_METRICS.stalled,
+      statistic: "Maximum",
+      period: STALLED_RUN_ALARM.periodSeconds,
+      evaluationPeriods: STALLED_RUN_ALARM.evaluationPeriods,
+      datapointsToAlarm: STALLED_RUN_ALARM.datapointsToAlarm,
+      threshold: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      treatMissingData: "notBreaching",
+    } as const;
   }
 
   /** The fleet's stalled-run alarm: any node's run stalled (the group's maximum), notify only (no EC2 action on a group). */
@@ -727,16 +736,8 @@ export class TrainingSafety extends Construct {
         alarmDescription:
           `A run on a node of the ${props.project}/${props.environment} fleet made no new step for ${props.compute.launchSpec.stallMinutes} minutes (or its run's own stall window) while the node runs. ` +
           "Notify only: find the node with gti status, then gti stop or scale the group. Runs that never report progress are never alarmed.",
-        namespace: props.compute.launchSpec.metricsNamespace,
-        metricName: PROGRESS_METRICS.stalled,
+        ...this.stalledRunCondition(props.compute),
         dimensions: { AutoScalingGroupName: fleet.autoScalingGroup.name },
-        statistic: "Maximum",
-        period: STALLED_RUN_ALARM.periodSeconds,
-        evaluationPeriods: STALLED_RUN_ALARM.evaluationPeriods,
-        datapointsToAlarm: STALLED_RUN_ALARM.datapointsToAlarm,
-        threshold: 1,
-        comparisonOperator: "GreaterThanOrEqualToThreshold",
-        treatMissingData: "notBreaching",
         alarmActions: [this.topic.arn],
       }),
       "safety",

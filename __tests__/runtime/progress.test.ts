@@ -261,6 +261,45 @@ describe("progress: bad input never stops training", () => {
   });
 });
 
+describe("progress: S3 hangs on progress.json", () => {
+  let sandbox: Sandbox;
+  afterAll(async () => sandbox.cleanup());
+
+  it("GIVEN every progress.json upload hangs for 30 s WHEN the container exits THEN the watcher kills its upload and the attempt ends within seconds", async () => {
+    sandbox = await Sandbox.create();
+    sandbox.rule("aws s3 cp *progress.json s3://*/progress.json*", "*", "-", 30);
+    const result = await sandbox.run("bin/gti-launcher", ["run"], { ...FAST_PROGRESS, FAKE_STEPS: "8", FAKE_STEP_SECONDS: "0.1" });
+    expect(result.code, result.stderr).toBe(0);
+    expect(sandbox.markers()).toEqual(["SUCCESS"]);
+    // The periodic upload is killed when the container exits; the final one gets 5 s; nothing waits for S3's 30.
+    expect(result.ms).toBeLessThan(15_000);
+    const log = readFileSync(sandbox.path("var/log/training-runtime.log"), "utf8");
+    expect(log).toContain("WARNING: progress.json upload interrupted by the end of the attempt: killed");
+    expect(log).toContain("WARNING: progress.json upload timed out after 5s: killed");
+  });
+
+  it("GIVEN a hanging upload WHEN the run is stopped (training-stop; a spot notice sets the same deadline) THEN no final upload: the stop's time is the checkpoints'", async () => {
+    await sandbox.cleanup();
+    sandbox = await Sandbox.create();
+    sandbox.rule("aws s3 cp *progress.json s3://*/progress.json*", "*", "-", 30);
+    const launcher = sandbox.start("bin/gti-launcher", ["run"], {
+      ...FAST_PROGRESS,
+      FAKE_STEPS: "1000",
+      FAKE_STEP_SECONDS: "0.1",
+      FAKE_RELEASE_FILE: join(sandbox.dir, "never"),
+    });
+    await sandbox.waitFor("an upload in flight", () => uploads(sandbox).length > 0, 15_000);
+    const started = Date.now();
+    const stop = await sandbox.run("bin/training-stop");
+    expect(stop.code, stop.stderr).toBe(0);
+    expect((await launcher.done).code).toBe(0);
+    expect(sandbox.marker()).toMatchObject({ status: "INTERRUPTED", reason: "manual_stop" });
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(uploads(sandbox)).toHaveLength(1);
+    expect(readFileSync(sandbox.path("var/log/training-runtime.log"), "utf8")).not.toContain("timed out after 5s");
+  });
+});
+
 describe("progress: a huge, fast-growing progress file", () => {
   let sandbox: Sandbox;
   let result: RunResult;

@@ -128,6 +128,7 @@ class Watcher:
         self.last_upload = None
         self.uploaded_signature = None
         self.warnings = 0
+        self.stopping = False
 
     # -- logging -------------------------------------------------------------------------------------------------
     def log(self, message):
@@ -428,7 +429,7 @@ class Watcher:
             out.write("\n")
         os.replace(temp, self.local)
 
-    def upload(self, snap, timeout=30):
+    def upload(self, snap, timeout=30, final=False):
         """progress.json to S3 when it changed (not for the clock alone), at most once per upload interval."""
         if not self.s3_uri or not self.local or self.first_report_at is None:
             return
@@ -436,16 +437,26 @@ class Watcher:
         if signature == self.uploaded_signature:
             return
         self.last_upload = self.clock()
+        command = [self.aws, "s3", "cp", self.local, self.s3_uri, "--only-show-errors", "--content-type", "application/json"]
         try:
-            done = subprocess.run(
-                [self.aws, "s3", "cp", self.local, self.s3_uri, "--only-show-errors", "--content-type", "application/json"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=timeout, check=False,
-            )
-        except (OSError, subprocess.TimeoutExpired) as error:
+            upload = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        except OSError as error:
             self.warn("progress.json upload failed: %s" % error)
             return
-        if done.returncode != 0:
-            self.warn("progress.json upload failed (exit %d): %s" % (done.returncode, done.stderr.decode("utf-8", "replace").strip()[:300]))
+        # Never in the launcher's way: a stop (SIGTERM) while uploading kills the upload at once.
+        end = time.time() + timeout
+        while upload.poll() is None and time.time() < end and (final or not self.ended()):
+            time.sleep(0.05)
+        if upload.poll() is None:
+            try:
+                os.killpg(upload.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            upload.wait()
+            self.warn("progress.json upload %s: killed" % ("interrupted by the end of the attempt" if self.stopping and not final else "timed out after %ds" % timeout))
+            return
+        if upload.returncode != 0:
+            self.warn("progress.json upload failed (exit %d): %s" % (upload.returncode, upload.stderr.read().decode("utf-8", "replace").strip()[:300]))
             return
         self.uploaded_signature = signature
 
@@ -466,23 +477,26 @@ class Watcher:
         self.write_local(snap)
         if final:
             if not (self.deadline_file and os.path.exists(self.deadline_file)):  # a stop or interruption: no time
-                self.upload(snap, timeout=10)
+                self.upload(snap, timeout=5, final=True)
         elif self.last_upload is None or now - self.last_upload >= self.upload_every:
             self.upload(snap)
 
+    def ended(self):
+        """SIGTERM came, or the container exited (its exit code file exists): the attempt is over."""
+        self.stopping = self.stopping or bool(self.done_file and os.path.exists(self.done_file))
+        return self.stopping
+
     def run(self):
-        stop = {"now": False}
-        signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
+        signal.signal(signal.SIGTERM, lambda *_: setattr(self, "stopping", True))
         parent = os.getppid()
-        done = lambda: bool(self.done_file) and os.path.exists(self.done_file)  # noqa: E731 (the container exited)
         self.log("watching %s (and %s/checkpoint-*/trainer_state.json) for run %s" % (self.file, self.checkpoints, self.run_id))
-        while not stop["now"] and not done() and os.getppid() == parent:
+        while not self.ended() and os.getppid() == parent:
             try:
                 self.tick()
             except Exception as error:  # never crash on input: log, carry on
                 self.warn("progress watcher error (carrying on): %r" % (error,))
             end = time.time() + self.poll
-            while not stop["now"] and not done() and time.time() < end:
+            while not self.ended() and time.time() < end:
                 time.sleep(min(0.2, self.poll))
         try:
             self.tick(final=True)

@@ -68,6 +68,12 @@ describe("progress.py: values", () => {
     expect(snapshot).toMatchObject({ step: 1, loss: null, metrics: { grad_norm: 2 }, malformed_lines: 2 });
   });
 
+  it("GIVEN a line over 64 KiB, NUL padding and blank lines WHEN read THEN the long line is malformed, the rest is no line at all", () => {
+    const long = `{"step": 2, "note": "${"x".repeat(70 * 1024)}"}`;
+    const { snapshot } = watch({ reports: [{ at: 1, lines: ['{"step": 1}', long, "", "\u0000\u0000", "   "] }], end: 2 });
+    expect(snapshot).toMatchObject({ step: 1, malformed_lines: 1 });
+  });
+
   it("GIVEN more extra fields than GTI_PROGRESS_MAX_METRICS WHEN read THEN the first ones are metrics, the rest ignored", () => {
     const { snapshot } = watch({ env: { GTI_PROGRESS_MAX_METRICS: "2" }, reports: [{ at: 1, lines: ['{"step": 1, "a": 1, "b": 2, "c": 3}'] }], end: 2 });
     expect(snapshot.metrics).toEqual({ a: 1, b: 2 });

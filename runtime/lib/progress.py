@@ -191,6 +191,8 @@ class Watcher:
         text = raw.replace(b"\0", b"").strip()
         if not text:
             return "blank"
+        if len(text) > MAX_LINE_BYTES:
+            return None
         try:
             record = json.loads(text.decode("utf-8"), parse_constant=lambda _: float("nan"))
         except (ValueError, UnicodeDecodeError):

@@ -200,6 +200,10 @@ describe("progress: a hung trainer (alive, no new step: a job stuck in a collect
     expect(values.slice(values.indexOf(1))).not.toContain(0);
     const ages = series(records(sandbox), "SecondsSinceProgress", { InstanceId: INSTANCE_ID }).map((p) => p.values[0] ?? 0);
     expect(Math.max(...ages)).toBeGreaterThanOrEqual(2);
+    // While stalled the step rate is 0 and there is no ETA (the dashboard would show the old ones otherwise)
+    const stalledRecords = records(sandbox).filter((r) => r.ProgressStalled === 1);
+    expect(stalledRecords.map((r) => r.StepsPerSecond)).toEqual(stalledRecords.map(() => 0));
+    expect(stalledRecords.some((r) => "EtaSeconds" in r)).toBe(false);
   });
 
   it("GIVEN the hung trainer's stall signal WHEN the stalled-run alarm's definition is evaluated THEN it fires, after the stall began", () => {
@@ -211,7 +215,7 @@ describe("progress: a hung trainer (alive, no new step: a job stuck in a collect
 
   it("GIVEN the stall WHEN progress.json is read THEN it says stalled, at the last step, with the tag's window (not the env's 30 min)", () => {
     const progress = s3Progress(sandbox);
-    expect(progress).toMatchObject({ step: 5, total_steps: 20, stalled: true, stall_after_seconds: 1 });
+    expect(progress).toMatchObject({ step: 5, total_steps: 20, stalled: true, stall_after_seconds: 1, steps_per_second: 0, eta_seconds: null });
     expect(progress.seconds_since_progress).toBeGreaterThanOrEqual(2);
   });
 });

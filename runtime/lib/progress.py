@@ -335,12 +335,13 @@ class Watcher:
 
     def snapshot(self):
         now = self.clock()
-        rate = self.steps_per_second()
+        since = now - self.last_step_at if self.last_step_at is not None else None
+        after = self.stall_after()
+        stalled = bool(since is not None and since > after)
+        rate = 0.0 if stalled else self.steps_per_second()  # a stalled run makes no steps (and has no ETA)
         eta = None
         if rate and self.total_steps is not None and self.step is not None and self.step < self.total_steps:
             eta = (self.total_steps - self.step) / rate
-        since = now - self.last_step_at if self.last_step_at is not None else None
-        after = self.stall_after()
         return {
             "run_id": self.run_id,
             "instance_id": self.instance_id,
@@ -359,7 +360,7 @@ class Watcher:
             "last_step_at": iso(self.last_step_at),
             "updated_at": iso(now),
             "seconds_since_progress": round(since) if since is not None else None,
-            "stalled": bool(since is not None and since > after),
+            "stalled": stalled,
             "stall_after_seconds": round(after),
             "malformed_lines": self.malformed,
             "skipped_bytes": self.skipped_bytes,

@@ -1,8 +1,9 @@
 # training-safety under terraform test, against a mocked AWS, in every env: the nets exist without an instance, the
-# idle-GPU alarm follows create_instance and acts on that instance, the guard's zip is where the JSON points and is the
-# code the hash names, the dashboard body is JSON once interpolated. Two plans (cheap); they use a mock whose values
-# are known at plan (override_during), so ARNs and ids can be compared. (auto_shutdown=false leaving only the SNS
-# action is the other branch of the same conditional, asserted at synth in __tests__/training-safety.test.ts.)
+# idle-GPU and stalled-run alarms follow create_instance and act on that instance, the guard's zip is where the JSON
+# points and is the code the hash names, the dashboard body is JSON once interpolated (with the training progress
+# widgets). Two plans (cheap); they use a mock whose values are known at plan (override_during), so ARNs and ids can
+# be compared. (auto_shutdown=false leaving only the SNS action is the other branch of the same conditional, asserted at synth in __tests__/training-safety.test.ts and
+# __tests__/training-safety-stalled-run.test.ts.)
 
 mock_provider "aws" {
   alias           = "known_at_plan"
@@ -129,23 +130,5 @@ run "plan_with_instance_idle_alarm_acts" {
       aws_cloudwatch_metric_alarm.safety_stalled_run[0].alarm_actions == toset(["arn:aws:automate:us-east-1:ec2:terminate", aws_sns_topic.safety_alerts.arn]),
     ])
     error_message = "With the instance there is exactly one stalled-run alarm, on that instance's ProgressStalled, acting like the idle-GPU alarm."
-  }
-}
-
-run "plan_without_auto_shutdown_stalled_alarm_only_notifies" {
-  command = plan
-
-  providers = {
-    aws = aws.known_at_plan
-  }
-
-  variables {
-    create_instance = true
-    auto_shutdown   = false
-  }
-
-  assert {
-    condition     = aws_cloudwatch_metric_alarm.safety_stalled_run[0].alarm_actions == toset([aws_sns_topic.safety_alerts.arn])
-    error_message = "With auto_shutdown = false (kept for inspection) the stalled-run alarm only notifies."
   }
 }

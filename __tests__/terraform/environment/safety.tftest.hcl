@@ -2,8 +2,8 @@
 # idle-GPU and stalled-run alarms follow create_instance and act on that instance, the guard's zip is where the JSON
 # points and is the code the hash names, the dashboard body is JSON once interpolated (with the training progress
 # widgets). Two plans (cheap); they use a mock whose values are known at plan (override_during), so ARNs and ids can
-# be compared. (auto_shutdown=false leaving only the SNS action is the other branch of the same conditional, asserted at synth in __tests__/training-safety.test.ts and
-# __tests__/training-safety-stalled-run.test.ts.)
+# be compared. (auto_shutdown=false leaving only the SNS action is the other branch of the same conditional, asserted
+# at synth in __tests__/training-safety.test.ts and __tests__/training-safety-stalled-run.test.ts.)
 
 mock_provider "aws" {
   alias           = "known_at_plan"

@@ -405,8 +405,8 @@ describe("training-compute user data: sizes", () => {
     expect(lifecycle?.transition_default_minimum_object_size ?? "all_storage_classes_128K").toBe("all_storage_classes_128K");
   });
 
-  it("GIVEN the project's runtime WHEN bundled THEN it stays under half the bundle's limit", () => {
-    expect(renderRuntimeBundle(readRuntimeFiles()).bytes).toBeLessThan(RUNTIME_BUNDLE_LIMIT_BYTES / 2);
+  it("GIVEN the project's runtime WHEN bundled THEN it leaves at least 32 KiB under the bundle's limit (room for the next features)", () => {
+    expect(RUNTIME_BUNDLE_LIMIT_BYTES - renderRuntimeBundle(readRuntimeFiles()).bytes).toBeGreaterThanOrEqual(32 * 1024);
   });
 
   it("GIVEN the runtime on disk WHEN measured THEN the module reads exactly the files and sizes found there", () => {

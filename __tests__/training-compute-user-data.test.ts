@@ -98,8 +98,10 @@ describe("training-compute user data: the runtime contract", () => {
     }
   });
 
-  it("GIVEN the bundle WHEN uploaded THEN its key is runtime/<its SHA-256>.sh in the outputs bucket, the object replaced create-first", () => {
+  it("GIVEN the bundle WHEN uploaded THEN its key is runtime/<its SHA-256>.sh in the outputs bucket, from a file asset, replaced create-first", () => {
     expect(object.key).toBe(`runtime/${sha}.sh`);
+    expect(object.source).toMatch(new RegExp(`^assets/[^/]+/[0-9A-F]+/${sha}\\.sh$`));
+    expect(object).not.toHaveProperty("content"); // plans show a path, not the scripts
     expect(object.bucket).toBe("${aws_s3_bucket.storage_outputs.bucket}");
     expect(object.lifecycle).toEqual({ create_before_destroy: true });
     expect(object.server_side_encryption).toBe("AES256");
@@ -123,8 +125,8 @@ describe("training-compute user data: the runtime contract", () => {
     expect(evaluatedUserData(json)).toContain(`(SHA-256 ${sha})`);
   });
 
-  it("GIVEN the runtime's CloudWatch agent config WHEN bundled THEN its literal ${aws:InstanceId} is escaped for Terraform and arrives intact", () => {
-    expect(object.content).toContain("$${aws:InstanceId}");
+  it("GIVEN the runtime's CloudWatch agent config WHEN bundled THEN its literal ${aws:InstanceId} arrives intact", () => {
+    expect(bundle).toContain("${aws:InstanceId}"); // a file, no Terraform template: nothing to escape
     const out = unpackBundle(bundle, tempRuntime({}));
     expect(readFileSync(join(out, "cloudwatch-agent.json"), "utf8")).toContain("${aws:InstanceId}");
   });
@@ -298,7 +300,7 @@ describe("training-compute user data: encoding", () => {
     ];
     const bundle = renderRuntimeBundle(files);
     expect(bundle.encodings.get("lib/file.bin")).toBe(encoding);
-    const out = unpackBundle(unescapeTemplate(bundle.template), tempRuntime({}));
+    const out = unpackBundle(bundle.text, tempRuntime({}));
     expect(readFileSync(join(out, "lib/file.bin")).equals(content)).toBe(true);
   });
 

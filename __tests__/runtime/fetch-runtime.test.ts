@@ -7,7 +7,7 @@
 import { mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { type RuntimeBundle, installedContent, readRuntimeFiles, renderRuntimeBundle, unescapeTemplate } from "../../modules/training-compute/user-data";
+import { type RuntimeBundle, installedContent, readRuntimeFiles, renderRuntimeBundle } from "../../modules/training-compute/user-data";
 import { OUTPUTS_BUCKET, RUNTIME_DIR, Sandbox } from "../support/runtime/sandbox";
 
 let sandbox: Sandbox;
@@ -20,7 +20,7 @@ beforeAll(() => {
 afterEach(async () => sandbox.cleanup());
 
 /** Puts the bundle where Terraform uploads it; returns its S3 URI. */
-function upload(text = unescapeTemplate(bundle.template), key = bundle.key): string {
+function upload(text = bundle.text, key = bundle.key): string {
   const path = sandbox.s3Path(key);
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, text);
@@ -59,7 +59,7 @@ describe("fetch-runtime.sh", () => {
 
   it("GIVEN an object whose SHA-256 is not the user data's WHEN fetching THEN nothing is installed, the instance powers off, the log says why", async () => {
     sandbox = await Sandbox.create();
-    const uri = upload(`${unescapeTemplate(bundle.template)}echo tampered\n`);
+    const uri = upload(`${bundle.text}echo tampered\n`);
     const result = await sandbox.run("fetch-runtime.sh", [uri, bundle.sha256], FAST);
     expect(result.code).toBe(1);
     expect(sandbox.callsOf("aws", "s3 cp")).toHaveLength(3);

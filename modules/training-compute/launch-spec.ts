@@ -28,7 +28,7 @@ import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-sec
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
-import { Fn, type TerraformCount, TerraformLocal, Token } from "cdktf";
+import { AssetType, Fn, type TerraformCount, TerraformAsset, TerraformLocal, Token } from "cdktf";
 import { Construct } from "constructs";
 import type { TrainingRegistry } from "../training-registry";
 import type { TrainingStorage } from "../training-storage";
@@ -62,6 +62,7 @@ import {
   readRuntimeFiles,
   renderRuntimeBundle,
   renderUserData,
+  writeRuntimeBundle,
 } from "./user-data";
 
 /** The key prefix of the data bucket the runtime syncs to the instance (`aws s3 sync data/ s3://<bucket>/data/`). */
@@ -339,11 +340,13 @@ export class LaunchSpec extends Construct {
     this.runtimeFiles = readRuntimeFiles(props.runtimeDir);
     this.runtimeBundle = renderRuntimeBundle(this.runtimeFiles);
     const storageKey = props.storage.kmsKeyArn;
+    // A file asset (cdktf copies it next to the JSON): plans show its path, not the scripts; no template escaping.
+    const bundleFile = new TerraformAsset(this, "RuntimeBundleFile", { path: writeRuntimeBundle(this.runtimeBundle), type: AssetType.FILE });
     this.runtimeObject = address(
       new S3Object(this, "RuntimeBundle", {
         bucket: props.storage.outputsBucket.name,
         key: this.runtimeBundle.key,
-        content: this.runtimeBundle.template,
+        source: bundleFile.path,
         contentType: "text/x-shellscript",
         // Explicit, like the bucket's default (which may be applied after this object on a first apply).
         serverSideEncryption: storageKey ? "aws:kms" : "AES256",

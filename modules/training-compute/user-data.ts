@@ -8,21 +8,22 @@
  * runs as root (once per instance; the units it enables run on every boot).
  *
  * **How.** {@link renderRuntimeBundle} turns the files into one bash script (here-documents; base64 for a file that
- * cannot be one), which the compute module uploads as `runtime/<sha256>.sh` of the outputs bucket
- * (`aws_s3_object.compute_runtime`; the instance role may read exactly that key). The user data
+ * cannot be one), written to a content-addressed file ({@link writeRuntimeBundle}) that the compute module uploads as
+ * a file asset to `runtime/<sha256>.sh` of the outputs bucket (`aws_s3_object.compute_runtime`, `source`: plans show
+ * its path, not 65 KB of scripts; the instance role may read exactly that key). The user data
  * ({@link renderUserData}) is a cloud-config with two files, `runtime.env` and `fetch-runtime.sh`, and one command:
  * `fetch-runtime.sh <s3 uri> <sha256>` downloads the bundle (retried), refuses it unless its SHA-256 is the one in
  * the user data, unpacks it and runs `install.sh`. So the runtime can grow without meeting EC2's 16 KB user data
  * limit, and the instance runs exactly what was synthesized.
  *
- * **Escaping and size.** The bundle and the fetch script are Terraform strings with the template sequences `${` and
- * `%{` escaped as `$${` and `%%{` (the CloudWatch agent configuration holds `${aws:InstanceId}`, which must reach the
- * instance as written); the terraform test checks that the object's content hashes to the key and to the hash in the
- * user data. The user data is gzipped (`base64gzip`; cloud-init detects gzip) and measured at synth with every
+ * **Escaping and size.** The bundle is a file: no Terraform template, uploaded as is (the CloudWatch agent
+ * configuration's `${aws:InstanceId}` reaches the instance as written); the terraform test checks that the uploaded
+ * file hashes to the key and to the hash in the user data. The fetch script and `runtime.env` are in the user data, a
+ * Terraform string: their template sequences `${` and `%{` are escaped as `$${` and `%%{`. The user data is gzipped (`base64gzip`; cloud-init detects gzip) and measured at synth with every
  * interpolation at its longest ({@link estimateUserDataSize}, budget {@link USER_DATA_BUDGET_BYTES}).
  */
 import { createHash } from "node:crypto";
-import { lstatSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join, posix, relative, sep } from "node:path";
 import { gzipSync } from "node:zlib";
 import { GtiError } from "../../src/errors";
@@ -193,8 +194,6 @@ export const BUNDLE_DELIMITER = "GTI_RUNTIME_EOF";
 export interface RuntimeBundle {
   /** The script as it reaches S3 and the instance: `bash <bundle> <dir>` writes every file under `<dir>`. */
   readonly text: string;
-  /** The same, escaped for a Terraform string (`${` and `%{` doubled): what Terraform evaluates to {@link text}. */
-  readonly template: string;
   /** SHA-256 (hex) of {@link text}: in the object key and in the user data, checked by the instance. */
   readonly sha256: string;
   /** The object key, `runtime/<sha256>.sh`. */
@@ -248,7 +247,25 @@ export function renderRuntimeBundle(files: readonly RuntimeFile[]): RuntimeBundl
     );
   }
   const sha256 = createHash("sha256").update(bundleText, "utf8").digest("hex");
-  return { text: bundleText, template: escapeTemplate(bundleText), sha256, key: `${RUNTIME_BUNDLE_PREFIX}${sha256}.sh`, bytes, encodings };
+  return { text: bundleText, sha256, key: `${RUNTIME_BUNDLE_PREFIX}${sha256}.sh`, bytes, encodings };
+}
+
+/** Where bundles are written for their file asset (content-addressed, like the guard Lambda's build cache). */
+export const RUNTIME_BUNDLE_CACHE_DIR = join(__dirname, "..", "..", "node_modules", ".cache", "gpu-training-infra", "runtime");
+
+/**
+ * The bundle as a file, `<dir>/<sha256>.sh` (written once: the name is the content's hash), for a `TerraformAsset`.
+ * Returns its path.
+ */
+export function writeRuntimeBundle(bundle: RuntimeBundle, dir: string = RUNTIME_BUNDLE_CACHE_DIR): string {
+  const path = join(dir, `${bundle.sha256}.sh`);
+  if (!existsSync(path) || createHash("sha256").update(readFileSync(path)).digest("hex") !== bundle.sha256) {
+    mkdirSync(dir, { recursive: true });
+    const temp = `${path}.${process.pid}.tmp`;
+    writeFileSync(temp, bundle.text);
+    renameSync(temp, path);
+  }
+  return path;
 }
 
 /** Where the instance fetches the bundle from: an S3 URI (may hold Terraform interpolations) and the bundle's hash. */

@@ -3,12 +3,12 @@
  * policy packs, and readers for the synthesized user data (the cloud-config as the instance receives it).
  */
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import type { TerraformStack } from "cdktf";
 import { parse as parseYaml } from "yaml";
-import { TrainingCompute, type TrainingComputeProps, unescapeTemplate } from "../../../modules/training-compute";
+import { RUNTIME_BUNDLE_CACHE_DIR, TrainingCompute, type TrainingComputeProps, unescapeTemplate } from "../../../modules/training-compute";
 import { TrainingRegistry } from "../../../modules/training-registry";
 import { TrainingStorage } from "../../../modules/training-storage";
 import { applyPolicy, policyReportOf } from "../../../src/policy";
@@ -80,15 +80,18 @@ export function evaluatedUserData(json: SynthesizedStack, mode = "single"): stri
 }
 
 /** `aws_s3_object.compute_runtime` as synthesized. */
-export function runtimeObjectOf(json: SynthesizedStack): { bucket: string; key: string; content: string; [key: string]: unknown } {
+export function runtimeObjectOf(json: SynthesizedStack): { bucket: string; key: string; source: string; [key: string]: unknown } {
   const object = (json.resource as Record<string, Record<string, unknown>> | undefined)?.aws_s3_object?.compute_runtime;
   if (!object) throw new Error("no aws_s3_object.compute_runtime");
-  return object as { bucket: string; key: string; content: string };
+  return object as { bucket: string; key: string; source: string };
 }
 
-/** The runtime bundle as it reaches S3 (what Terraform evaluates the object's content to). */
+/**
+ * The runtime bundle as it reaches S3: the file the object's `source` asset was made from (cdktf copies it as
+ * `assets/<id>/<hash>/<name>`; the name is the bundle's SHA-256, and the file is in the bundle cache).
+ */
 export function runtimeBundleOf(json: SynthesizedStack): string {
-  return unescapeTemplate(runtimeObjectOf(json).content);
+  return readFileSync(join(RUNTIME_BUNDLE_CACHE_DIR, basename(runtimeObjectOf(json).source)), "utf8");
 }
 
 /** Runs a runtime bundle as the fetch script does (`bash bundle DIR`), in `dir` (a temp dir); returns `dir/out`. */

@@ -50,20 +50,20 @@ run "plan_defaults_no_instance_empty_outputs" {
     error_message = "The instance log group must be /gpu-training/<env>, kept 30 days (safety.logRetentionDays)."
   }
 
-  # The runtime bundle is an S3 object whose content has Terraform's template sequences escaped: what Terraform
-  # evaluates it to must hash to the SHA-256 computed at synth, which names the key and which the user data's fetch
-  # command checks on the instance.
+  # The runtime bundle is a file asset uploaded as an S3 object: the file Terraform uploads must hash to the SHA-256
+  # computed at synth, which names the key and which the user data's fetch command checks on the instance.
   assert {
     condition = alltrue([
-      aws_s3_object.compute_runtime.key == "runtime/${sha256(aws_s3_object.compute_runtime.content)}.sh",
-      strcontains(local.compute_user_data_single, "\"${sha256(aws_s3_object.compute_runtime.content)}\"]"),
+      fileexists(aws_s3_object.compute_runtime.source),
+      aws_s3_object.compute_runtime.key == "runtime/${filesha256(aws_s3_object.compute_runtime.source)}.sh",
+      strcontains(local.compute_user_data_single, "\"${filesha256(aws_s3_object.compute_runtime.source)}\"]"),
       aws_s3_object.compute_runtime.bucket == aws_s3_bucket.storage_outputs.bucket,
     ])
-    error_message = "The runtime bundle must evaluate to what was rendered (template escaping), under runtime/<its SHA-256>.sh of the outputs bucket, and the user data must check that hash."
+    error_message = "The runtime bundle must be where the JSON points (the stack is self-contained), under runtime/<its SHA-256>.sh of the outputs bucket, and the user data must check that hash."
   }
 
   assert {
-    condition     = strcontains(aws_s3_object.compute_runtime.content, "$${aws:InstanceId}") && strcontains(local.compute_user_data_single, "s3://${aws_s3_object.compute_runtime.bucket}/${aws_s3_object.compute_runtime.key}")
+    condition     = strcontains(file(aws_s3_object.compute_runtime.source), "$${aws:InstanceId}") && strcontains(local.compute_user_data_single, "s3://${aws_s3_object.compute_runtime.bucket}/${aws_s3_object.compute_runtime.key}")
     error_message = "The CloudWatch agent's literal $${aws:InstanceId} must reach the instance as written, in the bundle the user data fetches."
   }
 

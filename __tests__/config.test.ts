@@ -314,6 +314,11 @@ const rules: readonly Rule[] = [
   ["a reserved concurrency of 0", { safety: { guard: { reservedConcurrency: 0 } } }, "safety.guard.reservedConcurrency", /from 1 to 1000/],
   ["a guard that stops one-time spot instances", { safety: { guard: { action: "stop" } } }, "safety.guard.action", /one-time spot instance .* cannot be stopped/],
   ["an idle alarm that stops one-time spot instances", { safety: { idleGpu: { action: "stop" } } }, "safety.idleGpu.action", /one-time spot instance .* cannot be stopped/],
+  ["a stalled-run alarm that stops one-time spot instances", { safety: { stalledRun: { action: "stop" } } }, "safety.stalledRun.action", /one-time spot instance .* cannot be stopped/],
+  ["stall minutes under 5", { safety: { stalledRun: { minutes: 4 } } }, "safety.stalledRun.minutes", /from 5 to 1440/],
+  ["stall minutes over a day", { safety: { stalledRun: { minutes: 1441 } } }, "safety.stalledRun.minutes", /from 5 to 1440/],
+  ["fractional stall minutes", { safety: { stalledRun: { minutes: 7.5 } } }, "safety.stalledRun.minutes", /whole number|integer/],
+  ["an unknown stalled-run action", { safety: { stalledRun: { action: "reboot" } } }, "safety.stalledRun.action", /notify|terminate|stop/],
   [
     "a fleet drain shorter than the spot grace and the sync reserve",
     { compute: { spotGraceSeconds: 90 }, fleet: { enabled: true, drainTimeoutSeconds: 30 } },

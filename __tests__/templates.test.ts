@@ -11,6 +11,7 @@ import { validate as validateDockerfile } from "dockerfile-utils";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import YAML, { isMap, isScalar, isSeq } from "yaml";
 import { runPrefix } from "../modules/training-storage/layout";
+import { runWatcher } from "./support/runtime/progress-harness";
 import {
   DOCKERFILE,
   DOCKERIGNORE,
@@ -649,6 +650,28 @@ describe("templates/train_example.py", () => {
     expect(readFileSync(join(dir, "COMPLETE"), "utf8")).toBe(`${(checkpoint as string).split("-")[1]}\n`);
     const { mtimeMs } = statSync(join(dir, "COMPLETE"));
     expect(mtimeMs).toBeGreaterThanOrEqual(statSync(join(dir, "optimizer.pt")).mtimeMs);
+  });
+
+  it("GIVEN GTI_PROGRESS_FILE WHEN the Trainer logs THEN the example appends one progress line per log, which the runtime's watcher reads without a malformed line", async () => {
+    if (withoutPython()) return;
+    const file = join(sandbox.stateDir, "progress.jsonl");
+    const run = await runEntrypoint(sandbox, { env: exampleEnv({ FAKE_STEPS: "25", GTI_PROGRESS_FILE: file }), args: [python as string, TRAIN_EXAMPLE] });
+    expect(run.stderr).not.toContain("Traceback");
+    expect(run.code).toBe(0);
+    const lines = readFileSync(file, "utf8").trim().split("\n");
+    expect(lines.map((line) => JSON.parse(line))).toEqual([
+      { step: 10, total_steps: 25, loss: 2.6, learning_rate: 0.0002, grad_norm: 1.25, epoch: 0.4 },
+      { step: 20, total_steps: 25, loss: 2.2, learning_rate: 0.0002, grad_norm: 1.25, epoch: 0.8 },
+    ]);
+    const { snapshot } = runWatcher({ reports: [{ at: 1, lines }], end: 2 });
+    expect(snapshot).toMatchObject({ source: "progress_file", step: 20, total_steps: 25, loss: 2.2, malformed_lines: 0, metrics: { learning_rate: 0.0002, grad_norm: 1.25, epoch: 0.8 } });
+  });
+
+  it("GIVEN no GTI_PROGRESS_FILE (a run outside the runtime) WHEN the example trains THEN it writes no progress and still succeeds", async () => {
+    if (withoutPython()) return;
+    const run = await runEntrypoint(sandbox, { env: exampleEnv({ FAKE_STEPS: "25" }), args: [python as string, TRAIN_EXAMPLE] });
+    expect(run.code).toBe(0);
+    expect(readdirSync(sandbox.stateDir)).not.toContain("progress.jsonl");
   });
 
   it("GIVEN RESUME_FROM WHEN the example runs to the end THEN it resumes from that checkpoint and writes the adapter to OUTPUT_DIR", async () => {

@@ -17,6 +17,8 @@ import {
   type RuntimeFile,
   USER_DATA_BUDGET_BYTES,
   USER_DATA_LIMIT_BYTES,
+  BUNDLE_DELIMITER,
+  RUNTIME_BUNDLE_LIMIT_BYTES,
   escapeTemplate,
   estimateUserDataSize,
   literalBlock,
@@ -24,11 +26,12 @@ import {
   installedContent,
   readRuntimeFiles,
   renderEnvFile,
+  renderRuntimeBundle,
   renderUserData,
   unescapeTemplate,
 } from "../modules/training-compute";
 import { GtiError } from "../src/errors";
-import { cloudConfigOf, evaluatedUserData, fileBytes, localOf, runtimeEnvOf, synthCompute } from "./support/compute/stack";
+import { cloudConfigOf, evaluatedUserData, fileBytes, runtimeBundleOf, runtimeEnvOf, runtimeObjectOf, synthCompute, unpackBundle } from "./support/compute/stack";
 
 const temps: string[] = [];
 afterEach(() => {
@@ -45,14 +48,18 @@ function tempRuntime(files: Record<string, string | Buffer>): string {
   return dir;
 }
 
-/** Every file under runtime/ except *.md, found independently of the module. */
-function runtimeFilesOnDisk(): string[] {
+/** Every file under a folder, relative, sorted. */
+function walkFiles(root: string): string[] {
   const walk = (dir: string): string[] =>
     readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
-  return walk(RUNTIME_DIR)
-    .filter((path) => !path.endsWith(".md"))
-    .map((path) => relative(RUNTIME_DIR, path).split("\\").join("/"))
+  return walk(root)
+    .map((path) => relative(root, path).split("\\").join("/"))
     .sort();
+}
+
+/** Every file under runtime/ except *.md, found independently of the module. */
+function runtimeFilesOnDisk(): string[] {
+  return walkFiles(RUNTIME_DIR).filter((path) => !path.endsWith(".md") && !path.includes("__pycache__/"));
 }
 
 /** The keys of the runtime's configuration table in the README (its documented contract). */
@@ -72,52 +79,71 @@ function pyYaml(text: string): unknown {
 
 describe("training-compute user data: the runtime contract", () => {
   const { json } = synthCompute();
+  const object = runtimeObjectOf(json);
+  const bundle = runtimeBundleOf(json);
+  const sha = createHash("sha256").update(bundle, "utf8").digest("hex");
 
-  it("GIVEN the project's runtime/ WHEN synthesized THEN every file but *.md is written under /opt/gpu-training/", () => {
-    const written = cloudConfigOf(json).write_files.map((f) => f.path).filter((p) => p.startsWith("/opt/gpu-training/"));
-    expect(written).toEqual(runtimeFilesOnDisk().map((path) => `/opt/gpu-training/${path}`));
-  });
-
-  it("GIVEN the project's runtime/ WHEN the user data is decoded THEN every file has exactly its bytes on disk, as installed", () => {
-    const byPath = new Map(cloudConfigOf(json).write_files.map((f) => [f.path, f]));
+  it("GIVEN the project's runtime/ WHEN the bundle is unpacked THEN it writes every file but *.md, with exactly its bytes as installed", () => {
+    const out = unpackBundle(bundle, tempRuntime({}));
+    expect(walkFiles(out)).toEqual(runtimeFilesOnDisk());
     for (const path of runtimeFilesOnDisk()) {
-      const entry = byPath.get(`/opt/gpu-training/${path}`);
-      expect(entry, path).toBeDefined();
-      expect(fileBytes(entry!).equals(installedContent(path, readFileSync(join(RUNTIME_DIR, path)))), path).toBe(true);
+      expect(readFileSync(join(out, path)).equals(installedContent(path, readFileSync(join(RUNTIME_DIR, path)))), path).toBe(true);
     }
   });
 
-  it("GIVEN the runtime WHEN written THEN files under bin/ and *.sh are 0755, the rest 0644, all root-owned", () => {
-    for (const entry of cloudConfigOf(json).write_files.filter((f) => f.path.startsWith("/opt/gpu-training/"))) {
-      const path = entry.path.slice("/opt/gpu-training/".length);
-      expect(entry.permissions, path).toBe(path.startsWith("bin/") || path.endsWith(".sh") ? "0755" : "0644");
-      expect(entry.owner, path).toBe("root:root");
+  it("GIVEN the bundle WHEN unpacked THEN files under bin/ and *.sh are 0755, the rest 0644", () => {
+    const out = unpackBundle(bundle, tempRuntime({}));
+    for (const path of runtimeFilesOnDisk()) {
+      expect((statSync(join(out, path)).mode & 0o777).toString(8), path).toBe(path.startsWith("bin/") || path.endsWith(".sh") ? "755" : "644");
     }
   });
 
-  it("GIVEN the cloud-config WHEN cloud-init finishes writing THEN it runs /opt/gpu-training/install.sh as its command", () => {
-    expect(cloudConfigOf(json).runcmd).toEqual([["/opt/gpu-training/install.sh"]]);
+  it("GIVEN the bundle WHEN uploaded THEN its key is runtime/<its SHA-256>.sh in the outputs bucket, from a file asset, replaced create-first", () => {
+    expect(object.key).toBe(`runtime/${sha}.sh`);
+    expect(object.source).toMatch(new RegExp(`^assets/[^/]+/[0-9A-F]+/${sha}\\.sh$`));
+    expect(object).not.toHaveProperty("content"); // plans show a path, not the scripts
+    expect(object.bucket).toBe("${aws_s3_bucket.storage_outputs.bucket}");
+    expect(object.lifecycle).toEqual({ create_before_destroy: true });
+    expect(object.server_side_encryption).toBe("AES256");
   });
 
-  it("GIVEN the user data WHEN read THEN it is a cloud-config (first line #cloud-config)", () => {
+  it("GIVEN the user data WHEN cloud-init runs it THEN it writes runtime.env and fetch-runtime.sh, and runs the fetch with the bundle's URI and SHA-256", () => {
+    const config = cloudConfigOf(json);
+    expect(config.write_files.map((f) => [f.path, f.permissions, f.owner])).toEqual([
+      ["/etc/gpu-training/runtime.env", "0644", "root:root"],
+      ["/opt/gpu-training/fetch-runtime.sh", "0755", "root:root"],
+    ]);
+    expect(config.runcmd).toEqual([
+      ["/opt/gpu-training/fetch-runtime.sh", "s3://${aws_s3_object.compute_runtime.bucket}/${aws_s3_object.compute_runtime.key}", sha],
+    ]);
+    const fetch = config.write_files.find((f) => f.path.endsWith("fetch-runtime.sh"))!;
+    expect(fileBytes(fetch).equals(installedContent("fetch-runtime.sh", readFileSync(join(RUNTIME_DIR, "fetch-runtime.sh"))))).toBe(true);
+  });
+
+  it("GIVEN the user data WHEN read THEN it is a cloud-config (first line #cloud-config) naming the bundle's hash", () => {
     expect(evaluatedUserData(json).split("\n")[0]).toBe("#cloud-config");
+    expect(evaluatedUserData(json)).toContain(`(SHA-256 ${sha})`);
   });
 
-  it("GIVEN the runtime's CloudWatch agent config WHEN embedded THEN its literal ${aws:InstanceId} is escaped for Terraform and arrives intact", () => {
-    expect(localOf(json, "compute_runtime_files")).toContain("$${aws:InstanceId}");
-    const agent = cloudConfigOf(json).write_files.find((f) => f.path === "/opt/gpu-training/cloudwatch-agent.json");
-    expect(fileBytes(agent!).toString()).toContain("${aws:InstanceId}");
+  it("GIVEN the runtime's CloudWatch agent config WHEN bundled THEN its literal ${aws:InstanceId} arrives intact", () => {
+    expect(bundle).toContain("${aws:InstanceId}"); // a file, no Terraform template: nothing to escape
+    const out = unpackBundle(bundle, tempRuntime({}));
+    expect(readFileSync(join(out, "cloudwatch-agent.json"), "utf8")).toContain("${aws:InstanceId}");
   });
 
-  it("GIVEN the runtime files local WHEN hashed THEN local.compute_runtime_files_sha256 is the SHA-256 of what Terraform evaluates it to", () => {
-    const evaluated = unescapeTemplate(localOf(json, "compute_runtime_files"));
-    expect(localOf(json, "compute_runtime_files_sha256")).toBe(createHash("sha256").update(evaluated, "utf8").digest("hex"));
+  it("GIVEN the instance role WHEN granted THEN it may get exactly the bundle's object, nothing else of the runtime prefix", () => {
+    const policy = (json.data as Record<string, Record<string, { statement: { sid: string; actions: string[]; resources: string[] }[] }>>)
+      .aws_iam_policy_document.compute_instance_read_runtime;
+    expect(policy?.statement).toEqual([
+      expect.objectContaining({ sid: "ReadTheRuntimeBundle", actions: ["s3:GetObject"], resources: [`\${aws_s3_bucket.storage_outputs.arn}/runtime/${sha}.sh`] }),
+    ]);
   });
 
-  it.skipIf(!hasPython)("GIVEN the user data WHEN parsed by PyYAML (cloud-init's parser) THEN it reads the same files", () => {
-    const config = pyYaml(evaluatedUserData(json)) as { write_files: { path: string; content: string }[] };
-    const ours = cloudConfigOf(json).write_files;
-    expect(config.write_files.map((f) => [f.path, f.content])).toEqual(ours.map((f) => [f.path, f.content]));
+  it.skipIf(!hasPython)("GIVEN the user data WHEN parsed by PyYAML (cloud-init's parser) THEN it reads the same files and command", () => {
+    const config = pyYaml(evaluatedUserData(json)) as { write_files: { path: string; content: string }[]; runcmd: unknown };
+    const ours = cloudConfigOf(json);
+    expect(config.write_files.map((f) => [f.path, f.content])).toEqual(ours.write_files.map((f) => [f.path, f.content]));
+    expect(config.runcmd).toEqual(ours.runcmd);
   });
 });
 
@@ -145,6 +171,7 @@ describe("training-compute user data: runtime.env", () => {
       "GTI_METRICS_NAMESPACE",
       "GTI_NVME_MOUNT",
       "GTI_CONTAINER_ROLE_ARN",
+      "GTI_STALL_MINUTES",
     ]);
   });
 
@@ -184,6 +211,7 @@ describe("training-compute user data: runtime.env", () => {
       GTI_LOG_GROUP: "/gpu-training/dev",
       GTI_METRICS_NAMESPACE: "GpuTraining/dev",
       GTI_NVME_MOUNT: "/opt/dlami/nvme",
+      GTI_STALL_MINUTES: "30",
     });
   });
 
@@ -255,23 +283,34 @@ describe("training-compute user data: encoding", () => {
     expect(literalText(content)).toBeUndefined();
   });
 
-  it("GIVEN a runtime file that cannot be text WHEN rendered THEN it is embedded gz+b64 and decodes to its bytes", () => {
-    const bytes = Buffer.from([0x00, 0x01, 0xfe, 0xff, 0x0d, 0x0a]);
+  it.each([
+    ["binary", Buffer.from([0x00, 0x01, 0xfe, 0xff, 0x0d, 0x0a]), "base64"],
+    ["invalid UTF-8", Buffer.from([0x61, 0xff, 0x0a]), "base64"],
+    ["a line equal to the delimiter", Buffer.from(`a\n${BUNDLE_DELIMITER}\nb\n`), "base64"],
+    ["no final line feed", Buffer.from("no trailing newline"), "text"],
+    ["nothing", Buffer.from(""), "text"],
+    ["only line feeds", Buffer.from("\n\n\n"), "text"],
+    ["carriage returns and tabs", Buffer.from("a\r\n\tb\r\n"), "text"],
+    ["template sequences and shell syntax", Buffer.from("${x} %{y} $(rm -rf /) `z` 'q' \\\n"), "text"],
+    ["unicode", Buffer.from("ümlaut 🚀\n"), "text"],
+  ] as const)("GIVEN a runtime file with %s WHEN bundled and unpacked THEN it has exactly its bytes", (_, content, encoding) => {
     const files: RuntimeFile[] = [
       { path: "install.sh", content: Buffer.from("#!/bin/sh\n"), permissions: "0755" },
-      { path: "lib/blob.bin", content: bytes, permissions: "0644" },
+      { path: "lib/file.bin", content, permissions: "0644" },
     ];
-    const rendered = renderUserData(files, []);
-    expect(rendered.encodings.get("lib/blob.bin")).toBe("gz+b64");
-    const entry = (parseYaml(unescapeTemplate(rendered.template)) as { write_files: { path: string; encoding?: string; content: string }[] }).write_files.find(
-      (f) => f.path === "/opt/gpu-training/lib/blob.bin",
-    )!;
-    expect(fileBytes(entry as never).equals(bytes)).toBe(true);
+    const bundle = renderRuntimeBundle(files);
+    expect(bundle.encodings.get("lib/file.bin")).toBe(encoding);
+    const out = unpackBundle(bundle.text, tempRuntime({}));
+    expect(readFileSync(join(out, "lib/file.bin")).equals(content)).toBe(true);
   });
 
-  it("GIVEN the project's runtime WHEN rendered THEN every file is plain text (compresses best)", () => {
-    const rendered = renderUserData(readRuntimeFiles(), []);
-    expect([...rendered.encodings.values()].every((e) => e === "text")).toBe(true);
+  it("GIVEN the project's runtime WHEN bundled THEN every file is a plain here-document (readable in S3)", () => {
+    expect([...renderRuntimeBundle(readRuntimeFiles()).encodings.values()].every((e) => e === "text")).toBe(true);
+  });
+
+  it("GIVEN a file name with a quote WHEN bundled THEN a GtiError names it", () => {
+    const files: RuntimeFile[] = [{ path: "bin/it's", content: Buffer.from("x"), permissions: "0755" }];
+    expect(() => renderRuntimeBundle(files)).toThrow(/"bin\/it's" has a name the bundle cannot carry/);
   });
 
   it.each(["${x}", "%{x}", "$${x}", "%%{x}", "$$${x}", "a $ {b} $"])("GIVEN the text %s WHEN escaped and evaluated THEN it is unchanged", (text) => {
@@ -281,8 +320,8 @@ describe("training-compute user data: encoding", () => {
 });
 
 describe("training-compute user data: reading runtime/", () => {
-  it("GIVEN runtime/ WHEN read THEN the files are sorted and *.md is left out", () => {
-    const dir = tempRuntime({ "install.sh": "x", "README.md": "doc", "bin/b": "b", "bin/a": "a", "lib/x.sh": "s", "conf.json": "{}" });
+  it("GIVEN runtime/ WHEN read THEN the files are sorted and *.md and __pycache__/ are left out", () => {
+    const dir = tempRuntime({ "install.sh": "x", "README.md": "doc", "bin/b": "b", "bin/a": "a", "lib/x.sh": "s", "conf.json": "{}", "lib/__pycache__/p.pyc": "\0" });
     expect(readRuntimeFiles(dir).map((f) => [f.path, f.permissions])).toEqual([
       ["bin/a", "0755"],
       ["bin/b", "0755"],
@@ -308,21 +347,23 @@ describe("training-compute user data: reading runtime/", () => {
   });
 
   it("GIVEN a runtime dir WHEN the module synthesizes THEN it installs what that dir holds", () => {
-    const dir = tempRuntime({ "install.sh": "#!/bin/sh\necho hi\n", "bin/tool": "#!/bin/sh\n" });
+    const dir = tempRuntime({ "install.sh": "#!/bin/sh\necho hi\n", "bin/tool": "#!/bin/sh\n", "fetch-runtime.sh": "#!/bin/sh\n" });
     const { json } = synthCompute({ compute: { runtimeDir: dir } });
-    expect(cloudConfigOf(json).write_files.map((f) => f.path)).toEqual([
-      "/opt/gpu-training/bin/tool",
-      "/opt/gpu-training/install.sh",
-      "/etc/gpu-training/runtime.env",
-    ]);
+    expect(walkFiles(unpackBundle(runtimeBundleOf(json), tempRuntime({})))).toEqual(["bin/tool", "fetch-runtime.sh", "install.sh"]);
+  });
+
+  it("GIVEN a runtime dir without fetch-runtime.sh WHEN the module synthesizes THEN a GtiError says the user data runs it", () => {
+    const dir = tempRuntime({ "install.sh": "#!/bin/sh\n" });
+    expect(() => synthCompute({ compute: { runtimeDir: dir } })).toThrow(/has no fetch-runtime\.sh: the user data runs it/);
   });
 });
 
-describe("training-compute user data: the 16 KB budget", () => {
-  it("GIVEN the project's runtime WHEN estimated with every interpolated value at its longest THEN it fits the budget", () => {
+describe("training-compute user data: sizes", () => {
+  it("GIVEN the project's runtime WHEN estimated with every interpolated value at its longest THEN the user data fits the budget with room to spare", () => {
     const { compute } = synthCompute();
     expect(compute.userData.estimatedBytes).toBeGreaterThan(1000);
-    expect(compute.userData.estimatedBytes).toBeLessThanOrEqual(USER_DATA_BUDGET_BYTES);
+    // The runtime is in S3: the user data holds runtime.env and the fetch script only.
+    expect(compute.userData.estimatedBytes).toBeLessThanOrEqual(USER_DATA_BUDGET_BYTES / 3);
   });
 
   it("GIVEN the synthesized user data WHEN gzipped as Terraform's base64gzip does THEN the raw bytes are under EC2's 16 KB", () => {
@@ -337,19 +378,37 @@ describe("training-compute user data: the 16 KB budget", () => {
   });
 
   it("GIVEN interpolated values WHEN estimated THEN their longest length counts, not the reference's", () => {
-    const files: RuntimeFile[] = [{ path: "install.sh", content: Buffer.from("#!/bin/sh\n"), permissions: "0755" }];
+    const fetch: RuntimeFile = { path: "fetch-runtime.sh", content: Buffer.from("#!/bin/sh\n"), permissions: "0755" };
+    const ref = { uri: "s3://${var.b}/runtime/x.sh", sha256: "0".repeat(64), files: 1 };
     const short: RuntimeEnvEntry[] = [{ key: "GTI_X", value: "${var.x}", maxLength: 10 }];
     const long: RuntimeEnvEntry[] = [{ key: "GTI_X", value: "${var.x}", maxLength: 5000 }];
-    expect(estimateUserDataSize(renderUserData(files, long), long)).toBeGreaterThan(estimateUserDataSize(renderUserData(files, short), short) + 2000);
+    expect(estimateUserDataSize(renderUserData(fetch, ref, long), long)).toBeGreaterThan(estimateUserDataSize(renderUserData(fetch, ref, short), short) + 2000);
   });
 
-  it("GIVEN a runtime that outgrew the budget WHEN synthesized THEN a GtiError names the size, the budget and the largest file", () => {
-    // 40,000 pseudo-random letters: about 23 KB gzipped, whatever the rest of the runtime.
+  it("GIVEN a fetch script that outgrew the user data WHEN synthesized THEN a GtiError names the size and the budget", () => {
+    // 40,000 pseudo-random letters: about 23 KB gzipped.
     const random = Buffer.from(randomBytes(40_000).map((byte) => 97 + (byte % 26)));
-    const dir = tempRuntime({ "install.sh": "#!/bin/sh\n", "lib/huge.sh": random });
-    expect(() => synthCompute({ compute: { runtimeDir: dir } })).toThrow(
-      new RegExp(`over this module's budget of ${USER_DATA_BUDGET_BYTES}.*largest files lib/huge\\.sh \\(40000 bytes\\)`),
-    );
+    const dir = tempRuntime({ "install.sh": "#!/bin/sh\n", "fetch-runtime.sh": Buffer.concat([Buffer.from("#!/bin/sh\n"), random]) });
+    expect(() => synthCompute({ compute: { runtimeDir: dir } })).toThrow(new RegExp(`over this module's budget of ${USER_DATA_BUDGET_BYTES}.*runtime\\.env and fetch-runtime\\.sh`));
+  });
+
+  it("GIVEN a runtime over the bundle's limit WHEN bundled THEN a GtiError names the size, the limit and the largest file", () => {
+    const files: RuntimeFile[] = [
+      { path: "install.sh", content: Buffer.from("#!/bin/sh\n"), permissions: "0755" },
+      { path: "lib/huge.sh", content: Buffer.alloc(RUNTIME_BUNDLE_LIMIT_BYTES, "a"), permissions: "0755" },
+    ];
+    expect(() => renderRuntimeBundle(files)).toThrow(new RegExp(`over ${RUNTIME_BUNDLE_LIMIT_BYTES} .*Glacier.*lib/huge\\.sh \\(${RUNTIME_BUNDLE_LIMIT_BYTES} bytes\\)`));
+  });
+
+  it("GIVEN the outputs bucket's lifecycle rules WHEN synthesized THEN they keep S3's 128 KB transition minimum (the bundle never goes to Glacier)", () => {
+    const { json } = synthCompute();
+    const lifecycle = (json.resource as Record<string, Record<string, Record<string, unknown>>>).aws_s3_bucket_lifecycle_configuration?.storage_outputs;
+    expect(lifecycle?.rule).toBeDefined();
+    expect(lifecycle?.transition_default_minimum_object_size ?? "all_storage_classes_128K").toBe("all_storage_classes_128K");
+  });
+
+  it("GIVEN the project's runtime WHEN bundled THEN it leaves at least 32 KiB under the bundle's limit (room for the next features)", () => {
+    expect(RUNTIME_BUNDLE_LIMIT_BYTES - renderRuntimeBundle(readRuntimeFiles()).bytes).toBeGreaterThanOrEqual(32 * 1024);
   });
 
   it("GIVEN the runtime on disk WHEN measured THEN the module reads exactly the files and sizes found there", () => {

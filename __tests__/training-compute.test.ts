@@ -238,6 +238,7 @@ describe("training-compute: the instance", () => {
       "aws_iam_role_policy.compute_instance_assume_container_role",
       "aws_iam_role_policy.compute_container_read_data",
       "aws_iam_role_policy.compute_container_write_own_run",
+      "aws_iam_role_policy.compute_instance_read_runtime",
     ]);
   });
 
@@ -303,6 +304,7 @@ describe("training-compute: the instance role", () => {
         "compute_instance_session_manager",
         "compute_instance_write_runs",
         "compute_instance_assume_container_role",
+        "compute_instance_read_runtime",
       ].sort(),
     );
   });
@@ -672,14 +674,15 @@ describe("training-compute: the shared launch spec", () => {
     expect(() => spec.userData({ mode: "Fleet Mode" })).toThrow(/Invalid runtime mode "Fleet Mode"/);
   });
 
-  it("GIVEN a fleet mode WHEN its user data is built THEN it has its own local, GTI_MODE and run id, and shares the runtime files", () => {
+  it("GIVEN a fleet mode WHEN its user data is built THEN it has its own local, GTI_MODE and run id, and fetches the same runtime bundle", () => {
     const stack = moduleStack();
     const { compute } = buildCompute(stack);
     const fleet = compute.launchSpec.userData({ mode: "fleet-independent" });
     const template = localOf(synthJson(stack), "compute_user_data_fleet_independent");
     expect(template).toContain("GTI_MODE='fleet-independent'");
     expect(template).toContain("GTI_RUN_ID=''");
-    expect(template).toContain("${local.compute_runtime_files}");
+    expect(template).toContain("s3://${aws_s3_object.compute_runtime.bucket}/${aws_s3_object.compute_runtime.key}");
+    expect(fleet.runtimeSha256).toBe(compute.userData.runtimeSha256);
     expect(fleet.base64Gzip).toMatch(/^\$\{TfToken/);
   });
 });

@@ -115,7 +115,7 @@ describe("training-fleet: the launch template shares the launch spec", () => {
 
   it("GIVEN the template WHEN synthesized THEN its user data is the gzipped cloud-config of the fleet's runtime mode", () => {
     expect(template.user_data).toBe("${base64gzip(local.compute_user_data_fleet_independent)}");
-    expect(localOf(independent.json, "compute_user_data_fleet_independent")).toContain("${local.compute_runtime_files}");
+    expect(localOf(independent.json, "compute_user_data_fleet_independent")).toContain("${aws_s3_object.compute_runtime.key}");
   });
 
   it("GIVEN the fleet's user data WHEN estimated at its longest THEN it fits the user data budget", () => {

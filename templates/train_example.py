@@ -10,9 +10,13 @@ Supervised fine-tuning with TRL and PEFT on DATA_DIR/train.jsonl (one JSON objec
 - a run started with RESUME_FROM restores model, optimizer, scheduler and step from that checkpoint;
 - the final adapter and tokenizer go to OUTPUT_DIR, and the script exits 0 only when training completed;
 - SIGTERM (spot interruption, forwarded by entrypoint.sh) saves a checkpoint at the end of the current optimizer step
-  and exits with 143. Keep a step (including gradient accumulation) well under ~30 s so the save finishes in time.
+  and exits with 143. Keep a step (including gradient accumulation) well under ~30 s so the save finishes in time;
+- each time the Trainer logs (every `logging_steps`), one JSON line with the step, the total and the logged numbers is
+  appended to GTI_PROGRESS_FILE: the runtime's progress contract (runtime/README.md), which feeds the progress metrics,
+  `gti status` and the stalled-run alarm. Without the variable (a run outside the runtime) nothing is written.
 """
 
+import json
 import os
 import signal
 import sys
@@ -39,6 +43,23 @@ class MarkCheckpointComplete(TrainerCallback):
                 marker.write(f"{state.global_step}\n")
                 marker.flush()
                 os.fsync(marker.fileno())
+        return control
+
+
+class ReportProgress(TrainerCallback):
+    """The progress contract: one JSON line per Trainer log, appended to GTI_PROGRESS_FILE (from the main process)."""
+
+    FIELDS = ("loss", "learning_rate", "grad_norm", "epoch", "eval_loss")  # numbers the runtime publishes as metrics
+
+    def __init__(self, path) -> None:
+        self.path = path
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if self.path and state.is_world_process_zero:
+            record = {"step": state.global_step, "total_steps": state.max_steps}
+            record.update({k: v for k, v in (logs or {}).items() if k in self.FIELDS and isinstance(v, (int, float))})
+            with open(self.path, "a") as progress:  # append mode: the runtime may rotate the file
+                progress.write(json.dumps(record) + "\n")
         return control
 
 
@@ -86,7 +107,7 @@ def main() -> int:
             report_to="none",
         ),
         peft_config=LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05, target_modules="all-linear", task_type="CAUSAL_LM"),
-        callbacks=[stopper, MarkCheckpointComplete()],
+        callbacks=[stopper, MarkCheckpointComplete(), ReportProgress(os.environ.get("GTI_PROGRESS_FILE"))],
     )
     trainer.train(resume_from_checkpoint=resume_from)
     if stopper.stop_requested:

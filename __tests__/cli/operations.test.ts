@@ -19,6 +19,7 @@ import { ListCommandsCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AwsEmulator, detectEmulator, startEmulator } from "../support/aws-emulator";
 import { emulatorS3, hasStackTrace, labEnv, runGti, seedState, spawnGti, stubTerraform, writeEnvFiles } from "../support/cli";
+import { runWatcher } from "../support/runtime/progress-harness";
 import { detectTerraform } from "../../src/testing/terraform";
 
 const detection = detectEmulator();
@@ -81,6 +82,15 @@ describe.runIf(detection.available)("gti status, stop, doctor against the local 
       }),
     );
 
+    // The run's progress.json as the runtime's watcher writes it: step 300 of 1200 at 1 step/s, the last report 20 s ago.
+    const start = Math.floor(now.getTime() / 1000) - 320;
+    const progress = runWatcher({
+      start,
+      reports: Array.from({ length: 30 }, (_, i) => ({ at: (i + 1) * 10, lines: [`{"step": ${(i + 1) * 10}, "total_steps": 1200, "loss": ${(2.5 - i * 0.04).toFixed(2)}, "learning_rate": 0.0002}`] })),
+      end: 300,
+    });
+    await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `runs/${RUN}/progress.json`, Body: JSON.stringify(progress.snapshot) }));
+
     const image = (await ec2.send(new Ec2DescribeImages({ Owners: ["amazon"] }))).Images?.find((i) => i.Architecture === "x86_64")?.ImageId ?? "ami-dca37ea5";
     const tags = (extra: Record<string, string>) => [
       { ResourceType: "instance" as const, Tags: Object.entries({ Project: "gpu-training-infra", Environment: "ops", MaxRuntimeHours: "12", ...extra }).map(([Key, Value]) => ({ Key, Value })) },
@@ -124,6 +134,16 @@ describe.runIf(detection.available)("gti status, stop, doctor against the local 
       expect(result.stdout).toMatch(/newest complete checkpoint: checkpoint-300 \(in S3 .* UTC, 6m 00s ago\)/);
     });
 
+    it("GIVEN the run's progress.json WHEN `gti status` runs THEN step / total with a progress bar, ETA and rate, the loss with its trend", async () => {
+      const result = await runGti(["status", "ops"], env, { now: () => now });
+      const lines = result.stdout.split("\n");
+      const at = lines.indexOf(`Run ${RUN}: RUNNING`);
+      // (now has milliseconds, progress.json whole seconds: 20 or 21 s ago)
+      expect(lines[at + 2]).toMatch(/^ {2}progress: step 300 \/ 1200 \[█{6}░{18}\] 25%, ETA 14m (40|39)s at 1 steps\/s, last step (20|21)s ago$/);
+      expect(lines[at + 3]).toMatch(/^ {2}loss: 1\.34 ↓ \[█+.*▁\] \(from 2\.5\)$/);
+      expect(lines[at + 4]).toMatch(/^ {2}newest complete checkpoint: checkpoint-300/);
+    });
+
     it("GIVEN --json WHEN run THEN the nodes, the run and the cost so far as data", async () => {
       const parsed = JSON.parse((await runGti(["status", "ops", "--json"], env, { now: () => now })).stdout) as {
         nodes: { id: string; market: string; runId: string; gpuUtilization: (number | null)[]; costSoFarUsd: number }[];
@@ -132,7 +152,13 @@ describe.runIf(detection.available)("gti status, stop, doctor against the local 
       expect(parsed.nodes).toHaveLength(1);
       expect(parsed.nodes[0]).toMatchObject({ id: spotId, market: "spot", runId: RUN });
       expect(parsed.nodes[0]!.gpuUtilization.filter((v) => v !== null)).toHaveLength(20);
-      expect(parsed.runs[0]).toMatchObject({ id: RUN, status: "RUNNING", newestCheckpoint: "checkpoint-300" });
+      expect(parsed.runs[0]).toMatchObject({
+        id: RUN,
+        status: "RUNNING",
+        newestCheckpoint: "checkpoint-300",
+        progress: { step: 300, totalSteps: 1200, percent: 25, lossTrend: "down", stalled: false },
+      });
+      expect([879, 880]).toContain((parsed.runs[0] as unknown as { progress: { etaSeconds: number } }).progress.etaSeconds);
     });
 
     it("GIVEN an env with no instance WHEN `gti status` runs THEN it says so, how to start one, and shows the newest run", async () => {

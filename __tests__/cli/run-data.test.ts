@@ -20,6 +20,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AwsEmulator, detectEmulator, startEmulator } from "../support/aws-emulator";
 import { emulatorS3, hasStackTrace, labEnv, runGti, seedState, spawnGti, writeEnvFiles } from "../support/cli";
+import { runWatcher } from "../support/runtime/progress-harness";
 
 const detection = detectEmulator();
 if (!detection.available) console.log(`gti runs/logs/pull tests SKIPPED: ${detection.reason}`);
@@ -83,6 +84,14 @@ describe.runIf(detection.available)("gti runs, logs, pull against the local AWS 
     await put(`runs/${PAUSED}/checkpoints/LATEST.json`, JSON.stringify({ checkpoint: "checkpoint-50", synced_at: "2026-12-03T09:00:00Z" }));
     await put(`runs/${PAUSED}/INTERRUPTED`, marker("INTERRUPTED", "2026-12-03T08:00:00Z", "2026-12-03T09:01:00Z"));
     await put(`runs/${LIVE}/checkpoints/checkpoint-10/weights.pt`, randomBytes(1024));
+    // progress.json as the runtime's watcher writes it: the live run at step 240 of 1000, written a moment ago; the
+    // finished run at its last step.
+    const report = (step: number, total: number) => `{"step": ${step}, "total_steps": ${total}, "loss": ${(3 - step / 200).toFixed(3)}}`;
+    const seconds = Math.floor(Date.now() / 1000);
+    const live = runWatcher({ start: seconds - 100, reports: Array.from({ length: 24 }, (_, i) => ({ at: i * 4, lines: [report((i + 1) * 10, 1000)] })), end: 96 });
+    await put(`runs/${LIVE}/progress.json`, JSON.stringify(live.snapshot));
+    const done = runWatcher({ start: 1796133600, reports: Array.from({ length: 10 }, (_, i) => ({ at: i * 60, lines: [report((i + 1) * 20, 200)] })), end: 600 });
+    await put(`runs/${DONE}/progress.json`, JSON.stringify(done.snapshot));
 
     await logs.send(new CreateLogGroupCommand({ logGroupName: "/gpu-training/lab" }));
     for (const stream of ["training", "setup"]) {
@@ -109,20 +118,32 @@ describe.runIf(detection.available)("gti runs, logs, pull against the local AWS 
       const result = await runGti(["runs", "lab"], env);
       expect(result.code, result.stderr).toBe(0);
       const lines = result.stdout.trim().split("\n");
-      expect(lines[0]).toMatch(/^RUN\s+STATUS\s+STARTED\s+DURATION\s+NEWEST CHECKPOINT\s+SIZE$/);
+      expect(lines[0]).toMatch(/^RUN\s+STATUS\s+STARTED\s+DURATION\s+PROGRESS\s+LOSS\s+ETA\s+NEWEST CHECKPOINT\s+SIZE$/);
       expect(lines.slice(1).map((l) => l.split(/\s+/).slice(0, 2).join(" "))).toEqual([`${LIVE} RUNNING`, `${PAUSED} INTERRUPTED`, `${FAILED} FAILURE`, `${DONE} SUCCESS`]);
-      expect(lines.find((l) => l.startsWith(DONE))).toMatch(/2026-12-01 10:00 UTC\s+4h 00m\s+checkpoint-200\s+11\.3 MiB$/);
-      expect(lines.find((l) => l.startsWith(FAILED))).toMatch(/20m 00s\s+-\s+/);
+      expect(lines.find((l) => l.startsWith(DONE))).toMatch(/2026-12-01 10:00 UTC\s+4h 00m\s+.*\s+checkpoint-200\s+11\.3 MiB$/);
+      expect(lines.find((l) => l.startsWith(FAILED))).toMatch(/20m 00s\s+-\s+-\s+-\s+-\s+/);
+    });
+
+    it("GIVEN runs with progress.json WHEN listed THEN step/total with a bar and percent, the loss with its trend, and the ETA of the live one", async () => {
+      const lines = (await runGti(["runs", "lab"], env)).stdout.trim().split("\n");
+      expect(lines.find((l) => l.startsWith(LIVE))).toMatch(/\s240\/1000 \[██░░░░░░░░\] 24%\s+1\.8 ↓\s+(\d+m \d\ds|\d+s)\s+-\s/);
+      expect(lines.find((l) => l.startsWith(DONE))).toMatch(/\s200\/200 \[██████████\] 100%\s+2 ↓\s+-\s+checkpoint-200\s/);
+      expect(lines.find((l) => l.startsWith(PAUSED))).toMatch(/\s-\s+-\s+-\s+checkpoint-50\s/);
     });
 
     it("GIVEN --limit 2 --json WHEN listed THEN two runs with their fields and the total", async () => {
       const result = await runGti(["runs", "lab", "--limit", "2", "--json"], env);
-      const parsed = JSON.parse(result.stdout) as { total: number; runs: { id: string; status: string; newestCheckpoint: string | null }[] };
+      const parsed = JSON.parse(result.stdout) as {
+        total: number;
+        runs: { id: string; status: string; newestCheckpoint: string | null; progress: Record<string, unknown> | null }[];
+      };
       expect(parsed.total).toBe(4);
       expect(parsed.runs.map((r) => [r.id, r.status, r.newestCheckpoint])).toEqual([
         [LIVE, "RUNNING", null],
         [PAUSED, "INTERRUPTED", "checkpoint-50"],
       ]);
+      expect(parsed.runs[0]?.progress).toMatchObject({ source: "progress_file", step: 240, totalSteps: 1000, percent: 24, loss: 1.8, lossTrend: "down", stalled: false });
+      expect(parsed.runs[1]?.progress).toBeNull();
     });
 
     it("GIVEN an empty outputs bucket WHEN listed THEN it says there are no runs yet and how to start one, exit 0", async () => {

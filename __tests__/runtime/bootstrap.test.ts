@@ -70,7 +70,7 @@ describe("bootstrap: a fresh instance with one NVMe device, run twice", () => {
     expect(callLines("aws")).toContain(`s3 sync s3://${DATA_BUCKET}/data/ ${sandbox.path(`${NVME}/training/data`)}/ --only-show-errors`);
   });
 
-  it("GIVEN the CloudWatch agent WHEN bootstrapping THEN it ships the three logs and the GPU, CPU, memory and disk metrics", () => {
+  it("GIVEN the CloudWatch agent WHEN bootstrapping THEN it ships the three logs, the progress metrics log and the GPU, CPU, memory and disk metrics", () => {
     const file = sandbox.path("opt/aws/amazon-cloudwatch-agent/etc/gpu-training.json");
     expect(callLines("amazon-cloudwatch-agent-ctl")).toContain(`-a fetch-config -m ec2 -s -c file:${file}`);
     const config = JSON.parse(readFileSync(file, "utf8"));
@@ -87,6 +87,8 @@ describe("bootstrap: a fresh instance with one NVMe device, run twice", () => {
       { file_path: sandbox.path("var/log/training-setup.log"), log_group_name: "/gpu-training/test", log_stream_name: "{instance_id}/setup" },
       { file_path: sandbox.path("var/log/training.log"), log_group_name: "/gpu-training/test", log_stream_name: "{instance_id}/training" },
       { file_path: sandbox.path("var/log/training-runtime.log"), log_group_name: "/gpu-training/test", log_stream_name: "{instance_id}/runtime" },
+      // The training progress metrics (EMF lines: the agent sends them as such, CloudWatch extracts the metrics)
+      { file_path: sandbox.path("var/log/training-metrics.log"), log_group_name: "/gpu-training/test", log_stream_name: "{instance_id}/metrics" },
     ]);
   });
 

@@ -14,6 +14,36 @@ export const INSTANCE_TAGS = {
   autoShutdown: "AutoShutdown",
 } as const;
 
+/**
+ * Optional tag an operator may put on an instance (not set by Terraform): minutes without a new training step after
+ * which the run counts as stalled, overriding the env's `safety.stalledRun.minutes` for the run (read by the runtime
+ * at each attempt, `runtime/lib/progress.sh`).
+ */
+export const STALL_MINUTES_TAG = "StallMinutes";
+
+/**
+ * The training progress metrics the runtime publishes (`runtime/lib/progress.py`, Embedded Metric Format through the
+ * CloudWatch agent) in the env's namespace: every one per run (dimension {@link RUN_ID_DIMENSION}); the stall signal
+ * and its age also per instance (`InstanceId`), per fleet (`AutoScalingGroupName`) and env-wide (no dimension). Any
+ * other numeric field of a progress line is a metric of its own name, per run.
+ */
+export const PROGRESS_METRICS = {
+  step: "Step",
+  totalSteps: "TotalSteps",
+  percent: "ProgressPercent",
+  stepsPerSecond: "StepsPerSecond",
+  etaSeconds: "EtaSeconds",
+  loss: "Loss",
+  samplesPerSecond: "SamplesPerSecond",
+  secondsSinceProgress: "SecondsSinceProgress",
+  /** 1 while the run is stalled (no new step for its stall window), 0 otherwise; absent before the first report. */
+  stalled: "ProgressStalled",
+  malformedLines: "MalformedLines",
+} as const;
+
+/** The dimension of the per-run progress metrics. */
+export const RUN_ID_DIMENSION = "RunId";
+
 /** The log group of an environment's instances (`GTI_LOG_GROUP`): streams `<instance id>/setup|training|runtime`. */
 export function logGroupName(environment: string): string {
   return `/gpu-training/${environment}`;

@@ -23,11 +23,12 @@ import { DataAwsIamPolicyDocument } from "@cdktf/provider-aws/lib/data-aws-iam-p
 import { DataAwsSsmParameter } from "@cdktf/provider-aws/lib/data-aws-ssm-parameter";
 import { IamInstanceProfile } from "@cdktf/provider-aws/lib/iam-instance-profile";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { S3Object } from "@cdktf/provider-aws/lib/s3-object";
 import { SecretsmanagerSecret } from "@cdktf/provider-aws/lib/secretsmanager-secret";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupEgressRule } from "@cdktf/provider-aws/lib/vpc-security-group-egress-rule";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
-import { Fn, type TerraformCount, TerraformLocal, Token } from "cdktf";
+import { AssetType, Fn, type TerraformCount, TerraformAsset, TerraformLocal, Token } from "cdktf";
 import { Construct } from "constructs";
 import type { TrainingRegistry } from "../training-registry";
 import type { TrainingStorage } from "../training-storage";
@@ -52,12 +53,16 @@ import {
 } from "./perms";
 import {
   type FileEncoding,
+  RUNTIME_FETCH_SCRIPT,
+  type RuntimeBundle,
   type RuntimeEnvEntry,
   type RuntimeFile,
   checkUserDataSize,
   estimateUserDataSize,
   readRuntimeFiles,
+  renderRuntimeBundle,
   renderUserData,
+  writeRuntimeBundle,
 } from "./user-data";
 
 /** The key prefix of the data bucket the runtime syncs to the instance (`aws s3 sync data/ s3://<bucket>/data/`). */
@@ -104,9 +109,9 @@ export interface LaunchUserData {
   readonly base64Gzip: string;
   /** The gzipped size, in bytes, with every interpolated value at its longest (checked against the budget). */
   readonly estimatedBytes: number;
-  /** SHA-256 of the runtime files' `write_files` entries (in the cloud-config's header comment). */
+  /** SHA-256 of the runtime bundle the user data fetches (and checks). */
   readonly runtimeSha256: string;
-  /** How each runtime file is embedded (`text`, or `gz+b64` when it cannot be a YAML literal). */
+  /** How each runtime file is carried in the bundle (`text`, or `base64` when it cannot be a here-document). */
   readonly encodings: ReadonlyMap<string, FileEncoding>;
 }
 
@@ -175,6 +180,11 @@ export interface LaunchSpecProps {
   /** Seconds the container gets after SIGTERM (`GTI_SPOT_GRACE_SECONDS`). @default 30 */
   readonly spotGraceSeconds?: number;
   /**
+   * Minutes without a new training step after which the runtime reports the run as stalled (`GTI_STALL_MINUTES`;
+   * the safety module's stalled-run alarm acts on that signal), 5 to 1440. @default 30
+   */
+  readonly stallMinutes?: number;
+  /**
    * Run ids (literals, Terraform references or `*` patterns) whose prefixes `runs/<id>/` the instance role may write
    * (the single instance's run id; a fleet adds its own with {@link LaunchSpec.grantRuns}). @default ["*"]: every run
    */
@@ -204,6 +214,8 @@ export class LaunchSpec extends Construct {
   public readonly containerRole: IamRole;
   /** Seconds the container gets after SIGTERM. */
   public readonly spotGraceSeconds: number;
+  /** Minutes without a new step after which the runtime reports a run as stalled (`GTI_STALL_MINUTES`). */
+  public readonly stallMinutes: number;
   /** `aws_security_group.compute`: egress only, plus SSH from the allowed CIDRs. */
   public readonly securityGroup: SecurityGroup;
   /** The VPC and subnets. */
@@ -228,12 +240,18 @@ export class LaunchSpec extends Construct {
   public readonly detailedMonitoring: boolean;
   /** The runtime files the user data installs, read at synth. */
   public readonly runtimeFiles: readonly RuntimeFile[];
+  /** The runtime files as one self-extracting script: the S3 object the user data fetches. */
+  public readonly runtimeBundle: RuntimeBundle;
+  /**
+   * `aws_s3_object.compute_runtime`: the bundle, `runtime/<sha256>.sh` in the outputs bucket, replaced (created
+   * first, then the old one deleted) when the runtime changes.
+   */
+  public readonly runtimeObject: S3Object;
   /** Every grant on the role: storage, registry, and this module's. */
   public readonly grants: readonly Grant[];
 
   private readonly props: LaunchSpecProps;
   private readonly userDataByMode = new Map<string, { readonly built: LaunchUserData; readonly signature: string }>();
-  private runtimeFilesRef?: string;
 
   public constructor(scope: Construct, id: string, props: LaunchSpecProps) {
     super(scope, id);
@@ -312,7 +330,33 @@ export class LaunchSpec extends Construct {
       "instance",
     );
     this.spotGraceSeconds = props.spotGraceSeconds ?? 30;
+    this.stallMinutes = props.stallMinutes ?? 30;
+    if (!Number.isInteger(this.stallMinutes) || this.stallMinutes < 5 || this.stallMinutes > 1440) {
+      throw new GtiError(
+        `Stall minutes ${this.stallMinutes} for ${this.node.path} must be a whole number from 5 to 1440. Fix: e.g. 30 (safety.stalledRun.minutes).`,
+      );
+    }
     this.containerRole = this.createContainerRole(props);
+    this.runtimeFiles = readRuntimeFiles(props.runtimeDir);
+    this.runtimeBundle = renderRuntimeBundle(this.runtimeFiles);
+    const storageKey = props.storage.kmsKeyArn;
+    // A file asset (cdktf copies it next to the JSON): plans show its path, not the scripts; no template escaping.
+    const bundleFile = new TerraformAsset(this, "RuntimeBundleFile", { path: writeRuntimeBundle(this.runtimeBundle), type: AssetType.FILE });
+    this.runtimeObject = address(
+      new S3Object(this, "RuntimeBundle", {
+        bucket: props.storage.outputsBucket.name,
+        key: this.runtimeBundle.key,
+        source: bundleFile.path,
+        contentType: "text/x-shellscript",
+        // Explicit, like the bucket's default (which may be applied after this object on a first apply).
+        serverSideEncryption: storageKey ? "aws:kms" : "AES256",
+        kmsKeyId: storageKey,
+        // An instance booting during an apply that changes the runtime still finds the bundle its user data names.
+        lifecycle: { createBeforeDestroy: true },
+      }),
+      "compute",
+      "runtime",
+    );
     this.grants = [
       props.storage.grantReadData(this.role),
       props.storage.grantWriteRuns(this.role, { runIds: props.runIds }),
@@ -328,6 +372,14 @@ export class LaunchSpec extends Construct {
       ]),
       props.storage.grantReadData(this.containerRole),
       props.storage.grantWriteOwnRun(this.containerRole),
+      grantToRole(this, this.role, "read_runtime", [
+        {
+          sid: "ReadTheRuntimeBundle",
+          effect: "Allow",
+          actions: ["s3:GetObject"],
+          resources: [`${props.storage.outputsBucket.arn}/${this.runtimeBundle.key}`],
+        },
+      ]),
     ];
 
     // Security group: egress only; SSH only from named ranges.
@@ -377,7 +429,6 @@ export class LaunchSpec extends Construct {
       kmsKeyId: props.rootVolumeKmsKeyArn,
       deleteOnTermination: true,
     };
-    this.runtimeFiles = readRuntimeFiles(props.runtimeDir);
   }
 
   /**
@@ -447,40 +498,35 @@ export class LaunchSpec extends Construct {
       throw new GtiError(`Invalid runtime mode "${mode}": lowercase letters, digits and hyphens, starting with a letter. Fix: use e.g. "single".`);
     }
     const env = this.runtimeEnv(mode, runId, extraEnv);
-    const rendered = renderUserData(this.runtimeFiles, env, [
-      `${this.props.project} ${this.props.environment}: GPU training instance, runtime mode ${mode} (training-compute module)`,
-    ]);
+    const fetchScript = this.runtimeFiles.find((file) => file.path === RUNTIME_FETCH_SCRIPT);
+    if (!fetchScript) {
+      throw new GtiError(`The instance runtime has no ${RUNTIME_FETCH_SCRIPT}: the user data runs it to install the runtime. Fix: restore runtime/${RUNTIME_FETCH_SCRIPT}.`);
+    }
+    const object = this.runtimeObject;
+    const rendered = renderUserData(
+      fetchScript,
+      {
+        // References to the object: the instance is created after it, and fetches exactly what Terraform uploaded.
+        uri: `s3://\${${object.terraformResourceType}.${object.friendlyUniqueId}.bucket}/\${${object.terraformResourceType}.${object.friendlyUniqueId}.key}`,
+        sha256: this.runtimeBundle.sha256,
+        files: this.runtimeFiles.length,
+      },
+      env,
+      [`${this.props.project} ${this.props.environment}: GPU training instance, runtime mode ${mode} (training-compute module)`],
+    );
     const estimatedBytes = estimateUserDataSize(rendered, env);
-    checkUserDataSize(estimatedBytes, this.runtimeFiles, `runtime mode "${mode}"`);
-    // The runtime's files are the same in every mode: one local holds them, each mode's cloud-config interpolates it.
-    const files = this.runtimeFilesLocal(rendered.runtimeFilesTemplate, rendered.runtimeSha256);
-    const template = rendered.template.replace(rendered.runtimeFilesTemplate, () => `\${${files}}`);
-    const local = address(new TerraformLocal(this, `UserData_${mode}`, template), "compute", "user_data", mode.replace(/-/g, "_"));
+    checkUserDataSize(estimatedBytes, `runtime mode "${mode}"`);
+    const local = address(new TerraformLocal(this, `UserData_${mode}`, rendered.template), "compute", "user_data", mode.replace(/-/g, "_"));
     const built: LaunchUserData = {
       mode,
       local,
       base64Gzip: Fn.base64gzip(local.asString),
       estimatedBytes,
-      runtimeSha256: rendered.runtimeSha256,
-      encodings: rendered.encodings,
+      runtimeSha256: this.runtimeBundle.sha256,
+      encodings: this.runtimeBundle.encodings,
     };
     this.userDataByMode.set(mode, { built, signature });
     return built;
-  }
-
-  /**
-   * `local.compute_runtime_files`: the runtime's `write_files` entries (static, escaped), and
-   * `local.compute_runtime_files_sha256`: the SHA-256 of what Terraform must evaluate them to (terraform test checks
-   * `sha256(local.compute_runtime_files) == local.compute_runtime_files_sha256`, i.e. the escaping is exact).
-   * Returns the reference to interpolate (`local.compute_runtime_files`).
-   */
-  private runtimeFilesLocal(template: string, sha256: string): string {
-    if (!this.runtimeFilesRef) {
-      address(new TerraformLocal(this, "RuntimeFiles", template), "compute", "runtime_files");
-      address(new TerraformLocal(this, "RuntimeFilesSha256", sha256), "compute", "runtime_files_sha256");
-      this.runtimeFilesRef = "local.compute_runtime_files";
-    }
-    return this.runtimeFilesRef;
   }
 
   /** The runtime configuration (`/etc/gpu-training/runtime.env`) of a mode, in file order (`extraEnv` last). */
@@ -507,6 +553,7 @@ export class LaunchSpec extends Construct {
       { key: "GTI_METRICS_NAMESPACE", value: this.metricsNamespace },
       { key: "GTI_NVME_MOUNT", value: DLAMI_NVME_MOUNT },
       { key: "GTI_CONTAINER_ROLE_ARN", value: this.containerRole.arn, maxLength: 140 },
+      { key: "GTI_STALL_MINUTES", value: String(this.stallMinutes) },
       ...extraEnv,
     ];
   }

@@ -8,9 +8,12 @@
  *
  * The GPU, CPU, memory and disk graphs use metric search expressions over the env's own namespace
  * (`GpuTraining/<env>`, written by the CloudWatch agent of every instance, single or fleet), so they need no instance
- * id and show every instance the env runs. AWS/EC2 metrics carry no tags: network is shown for the single instance by
- * its id (known to Terraform) and for the fleet by its group.
+ * id and show every instance the env runs. The training progress graphs (step rate, loss, ETA, minutes since the last
+ * new step) search the runtime's per-run metrics (dimension `RunId`, `runtime/lib/progress.py`): one line per run.
+ * AWS/EC2 metrics carry no tags: network is shown for the single instance by its id (known to Terraform) and for the
+ * fleet by its group.
  */
+import { PROGRESS_METRICS, RUN_ID_DIMENSION } from "../training-compute/contract";
 
 /** A metric search expression or metric math entry of a metric widget. */
 export interface MetricExpression {
@@ -19,6 +22,8 @@ export interface MetricExpression {
   readonly id: string;
   readonly label?: string;
   readonly period?: number;
+  /** false: computed but not drawn (an input of another expression). */
+  readonly visible?: boolean;
 }
 
 /** A metric of a metric widget: namespace, name, then dimension name/value pairs, optionally rendering options. */
@@ -90,6 +95,10 @@ export interface SafetyDashboardOptions {
   readonly singleInstanceId: string;
   /** The idle-GPU threshold drawn on the GPU graph. @default none (no idle alarm) */
   readonly idleThresholdPercent?: number;
+  /** The env's stall minutes (`GTI_STALL_MINUTES`), drawn on the time-since-last-step graph. @default 30 */
+  readonly stallMinutes?: number;
+  /** Whether the stalled-run alarm exists (its threshold's label says so). @default false */
+  readonly stalledRunAlarm?: boolean;
   /** The fleet's auto scaling group name, when the env has a fleet. */
   readonly fleetGroupName?: string;
 }
@@ -103,6 +112,11 @@ const GRID = 24;
 /** `SEARCH('{<namespace>,InstanceId} MetricName="<metric>"', '<stat>', 300)`: the agent's per-instance aggregate. */
 export function agentSearch(namespace: string, metric: string, stat: string): string {
   return `SEARCH('{${namespace},InstanceId} MetricName="${metric}"', '${stat}', ${DASHBOARD_PERIOD})`;
+}
+
+/** `SEARCH('{<namespace>,RunId} MetricName="<metric>"', '<stat>', 300)`: a training progress metric, one line per run. */
+export function runSearch(namespace: string, metric: string, stat: string): string {
+  return `SEARCH('{${namespace},${RUN_ID_DIMENSION}} MetricName="${metric}"', '${stat}', ${DASHBOARD_PERIOD})`;
 }
 
 /**
@@ -124,13 +138,17 @@ export function trainingErrorsQuery(logGroup: string): string {
   return [
     `SOURCE '${logGroup}'`,
     "fields @timestamp, @logStream, @message",
-    "filter @message like /(?i)(error|exception|traceback|out of memory|cuda error|nan loss|killed)/",
+    // Not the metrics stream (<instance id>/metrics): its EMF records hold metric names, not messages.
+    "filter @logStream not like /metrics$/ and @message like /(?i)(error|exception|traceback|out of memory|cuda error|nan loss|killed)/",
     "sort @timestamp desc",
     "limit 100",
   ].join(" | ");
 }
 
-/** The dashboard: GPU, memory, CPU, disk, network, the guard's actions and health, training log errors, the fleet. */
+/**
+ * The dashboard: GPU, training progress per run (step rate, loss, ETA, minutes since the last new step), memory, CPU,
+ * disk, network, the guard's actions and health, training log errors, the fleet.
+ */
 export function safetyDashboardBody(o: SafetyDashboardOptions): DashboardBody {
   const metric = (title: string, metrics: MetricWidgetProperties["metrics"], extra: Partial<MetricWidgetProperties> = {}): MetricWidgetProperties => ({
     title,
@@ -145,12 +163,15 @@ export function safetyDashboardBody(o: SafetyDashboardOptions): DashboardBody {
     { expression: agentSearch(o.metricsNamespace, metricName, stat), id, ...(label ? { label } : {}) },
   ];
   const percentAxis = { left: { min: 0, max: 100, label: "%", showUnits: false } };
+  const progress = (id: string, metricName: string, stat: string): readonly [MetricExpression] => [
+    { expression: runSearch(o.metricsNamespace, metricName, stat), id },
+  ];
 
   const intro: TextWidgetProperties = {
     markdown: [
       `## ${o.project} / ${o.environment}: GPU training`,
       `Every instance of the env (single and fleet) from the CloudWatch agent (\`${o.metricsNamespace}\`), the runtime guard (\`${o.guardFunctionName}\`) and the training logs (\`${o.trainingLogGroup}\`).`,
-      "A GPU flat at 0% while the bill runs is what the idle-GPU alarm and the runtime guard stop. Alerts go to the env's SNS topic (output `alerts_topic_arn`).",
+      "A GPU flat at 0% while the bill runs is what the idle-GPU alarm and the runtime guard stop; a run whose steps stopped (busy GPUs, no progress) is what the stalled-run alarm stops. Training progress appears once the training code reports it (runtime/README.md, \"Progress contract\"). Alerts go to the env's SNS topic (output `alerts_topic_arn`).",
     ].join("\n\n"),
   };
 
@@ -171,6 +192,41 @@ export function safetyDashboardBody(o: SafetyDashboardOptions): DashboardBody {
         type: "metric",
         ...cell(12, 12, 6),
         properties: metric("GPU memory used (MiB), per instance", [search("gpumem", "nvidia_smi_memory_used", "Maximum")]),
+      },
+    ],
+    [
+      {
+        type: "metric",
+        ...cell(0, 6, 6),
+        properties: metric("Training step rate (steps/s), per run", [progress("rate", PROGRESS_METRICS.stepsPerSecond, "Average")]),
+      },
+      {
+        type: "metric",
+        ...cell(6, 6, 6),
+        properties: metric("Training loss, per run", [progress("loss", PROGRESS_METRICS.loss, "Average")]),
+      },
+      {
+        type: "metric",
+        ...cell(12, 6, 6),
+        properties: metric("ETA (hours), per run", [
+          [{ expression: runSearch(o.metricsNamespace, PROGRESS_METRICS.etaSeconds, "Minimum"), id: "eta", visible: false }],
+          [{ expression: "eta/3600", id: "etah", label: "" }],
+        ], { yAxis: { left: { min: 0, label: "hours", showUnits: false } } }),
+      },
+      {
+        type: "metric",
+        ...cell(18, 6, 6),
+        properties: metric("Minutes since the last new step, per run", [
+          [{ expression: runSearch(o.metricsNamespace, PROGRESS_METRICS.secondsSinceProgress, "Maximum"), id: "since", visible: false }],
+          [{ expression: "since/60", id: "sincem", label: "" }],
+        ], {
+          yAxis: { left: { min: 0, label: "minutes", showUnits: false } },
+          annotations: {
+            horizontal: [
+              { value: o.stallMinutes ?? 30, label: o.stalledRunAlarm ? "stalled-run alarm (env's stall minutes)" : "stall minutes (no alarm)", color: "#d62728" },
+            ],
+          },
+        }),
       },
     ],
     [

@@ -15,12 +15,16 @@
  * - **Idle-GPU alarm** `aws_cloudwatch_metric_alarm.safety_idle_gpu` (same count as the instance): the busiest GPU
  *   under `idleGpu.thresholdPercent` for `idleGpu.minutes` terminates or stops the instance (an EC2 alarm action) and
  *   notifies; with `auto_shutdown = false` (kept for inspection) it only notifies.
+ * - **Stalled-run alarm** `aws_cloudwatch_metric_alarm.safety_stalled_run` (same count as the instance): the runtime's
+ *   `ProgressStalled` signal (no new training step for the run's stall window, published only after the run's first
+ *   progress report) terminates, stops or only notifies, like the idle-GPU alarm; with a fleet, a notify-only
+ *   `safety_fleet_stalled_run` on the group. A job hung in a collective keeps its GPUs busy: the idle alarm never fires.
  * - **Spot stop check** `terraform_data.safety_spot_stop_check` (with the instance, when a net stops and the spot
  *   request is one-time): refuses `-var use_spot=true` at plan, since EC2 cannot stop a one-time spot instance.
  * - **Budget** `aws_budgets_budget.safety_monthly`: the env's monthly cost (cost allocation tag `Environment`), alerts
  *   at 80% actual and 100% forecasted, to the topic and the e-mails directly.
- * - **Dashboard** `aws_cloudwatch_dashboard.safety`: GPU, memory, CPU, disk, network, the guard's actions and errors,
- *   training log errors, the fleet's group.
+ * - **Dashboard** `aws_cloudwatch_dashboard.safety`: GPU, training progress per run (step rate, loss, ETA, time since
+ *   the last step), memory, CPU, disk, network, the guard's actions and errors, training log errors, the fleet's group.
  *
  * Idle cost: the KMS key ($1/month, the only deliberate one), the dashboard (free for the first 3 of an account).
  */
@@ -43,7 +47,7 @@ import { SnsTopicPolicy } from "@cdktf/provider-aws/lib/sns-topic-policy";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
 import { AssetType, Fn, TerraformAsset, TerraformIterator, TerraformLocal, TerraformOutput, Token } from "cdktf";
 import { Construct } from "constructs";
-import { GPU_UTILIZATION_METRIC, INSTANCE_TAGS, type TrainingCompute } from "../training-compute";
+import { GPU_UTILIZATION_METRIC, INSTANCE_TAGS, PROGRESS_METRICS, type TrainingCompute } from "../training-compute";
 import { AwsContext } from "../../src/aws-context";
 import { GtiError } from "../../src/errors";
 import { type Grant, grantToRole } from "../../src/iam";
@@ -99,6 +103,17 @@ export interface IdleGpuProps {
   readonly action?: SafetyAction;
 }
 
+/** The stalled-run alarm's settings (`safety.stalledRun`; its minutes are the compute module's `stallMinutes`). */
+export interface StalledRunProps {
+  /** Create the alarm (with the instance; notify-only on the fleet's group). @default true */
+  readonly enabled?: boolean;
+  /**
+   * What the alarm does to the single instance: only notify, or terminate / stop it (unless `auto_shutdown` is false:
+   * then it only notifies). @default "terminate"
+   */
+  readonly action?: SafetyAction | "notify";
+}
+
 /** The fleet, for the guard's permission on its group and the dashboard. Satisfied by `TrainingFleet`. */
 export interface SafetyFleet {
   readonly autoScalingGroup: AutoscalingGroup;
@@ -132,6 +147,8 @@ export interface TrainingSafetyProps {
   readonly guard?: RuntimeGuardProps;
   /** The idle-GPU alarm. @default on: under 5% for 60 minutes terminates */
   readonly idleGpu?: IdleGpuProps;
+  /** The stalled-run alarm. @default on, terminates */
+  readonly stalledRun?: StalledRunProps;
   /** Retention of the guard's log group, in days. @default 30 */
   readonly logRetentionDays?: number;
   /** Create the Terraform outputs `alerts_topic_arn` and `dashboard_url`. @default true */
@@ -149,6 +166,12 @@ export const RUNTIME_GUARD_MEMORY_MB = 256;
 export const RUNTIME_GUARD_MAX_EVENT_AGE_SECONDS = 3600;
 /** Idle-GPU alarm period (seconds); `idleGpu.minutes` counts whole periods. */
 export const IDLE_GPU_PERIOD_SECONDS = 300;
+/**
+ * The stalled-run alarm: 1-minute periods (the runtime's metrics interval), ALARM when 2 of the last 3 carry a
+ * `ProgressStalled` of 1. The runtime already waited the run's stall window; the 2-of-3 rides out one late or lost
+ * EMF record (CloudWatch's advice for metrics from logs) and one spurious sample alone never acts.
+ */
+export const STALLED_RUN_ALARM = { periodSeconds: 60, evaluationPeriods: 3, datapointsToAlarm: 2 } as const;
 /** The CloudWatch agent's GPU utilisation metric (defined with the runtime's other names in training-compute). */
 export { GPU_UTILIZATION_METRIC };
 /** The cost allocation tag the budget filters on (a user-defined tag: `user:` prefix in Budgets filters). */
@@ -190,6 +213,10 @@ export class TrainingSafety extends Construct {
   public readonly instanceEventsRule: CloudwatchEventRule;
   /** `aws_cloudwatch_metric_alarm.safety_idle_gpu` (counted like the instance), unless disabled. */
   public readonly idleGpuAlarm: CloudwatchMetricAlarm | undefined;
+  /** `aws_cloudwatch_metric_alarm.safety_stalled_run` (counted like the instance), unless disabled. */
+  public readonly stalledRunAlarm: CloudwatchMetricAlarm | undefined;
+  /** `aws_cloudwatch_metric_alarm.safety_fleet_stalled_run` (notify only), with a fleet, unless disabled. */
+  public readonly fleetStalledRunAlarm: CloudwatchMetricAlarm | undefined;
   /** `aws_cloudwatch_metric_alarm.safety_guard_errors`. */
   public readonly guardErrorsAlarm: CloudwatchMetricAlarm;
   /** `aws_budgets_budget.safety_monthly`. */
@@ -221,6 +248,7 @@ export class TrainingSafety extends Construct {
         `Idle-GPU minutes ${idle.minutes} for ${this.node.path} must be a multiple of ${periodMinutes} from ${periodMinutes} to 1440 (whole alarm periods, at most a day). Fix: e.g. 60.`,
       );
     }
+    const stalled = { enabled: props.stalledRun?.enabled ?? true, action: props.stalledRun?.action ?? "terminate" };
     const emails = [...(props.alertEmails ?? [])];
     new SpotStopCheck(this, "SpotStopCheck", {
       variables: props.variables,
@@ -229,6 +257,7 @@ export class TrainingSafety extends Construct {
       stoppingNets: [
         ...(guardSettings.action === "stop" ? ["safety.guard.action"] : []),
         ...(idle.enabled && idle.action === "stop" ? ["safety.idleGpu.action"] : []),
+        ...(stalled.enabled && stalled.action === "stop" ? ["safety.stalledRun.action"] : []),
       ],
     });
 
@@ -404,6 +433,8 @@ export class TrainingSafety extends Construct {
 
     // Alarms.
     this.idleGpuAlarm = idle.enabled ? this.idleAlarm(props, idle, context, alarmPrefix) : undefined;
+    this.stalledRunAlarm = stalled.enabled ? this.stalledAlarm(props, stalled.action, context, alarmPrefix) : undefined;
+    this.fleetStalledRunAlarm = stalled.enabled && props.fleet ? this.fleetStalledAlarm(props, props.fleet, alarmPrefix) : undefined;
     this.guardErrorsAlarm = address(
       new CloudwatchMetricAlarm(this, "GuardErrors", {
         alarmName: `${alarmPrefix}runtime-guard-errors`,
@@ -427,21 +458,21 @@ export class TrainingSafety extends Construct {
     );
 
     this.budget = this.monthlyBudget(props, emails, topicPolicy);
-    [this.dashboard, this.dashboardUrl] = this.createDashboard(props, idle, functionName, region);
+    [this.dashboard, this.dashboardUrl] = this.createDashboard(props, idle, stalled.enabled, functionName, region);
 
     if (props.terraformOutputs ?? true) {
       address(
         new TerraformOutput(this, "Output_alerts_topic_arn", {
           value: this.topic.arn,
           description:
-            "ARN of the SNS topic receiving every safety alert (runtime guard, idle-GPU and guard-error alarms, spot warnings, budget); subscribe with aws sns subscribe.",
+            "ARN of the SNS topic receiving every safety alert (runtime guard, idle-GPU, stalled-run and guard-error alarms, spot warnings, budget); subscribe with aws sns subscribe.",
         }),
         "alerts_topic_arn",
       );
       address(
         new TerraformOutput(this, "Output_dashboard_url", {
           value: this.dashboardUrl,
-          description: "URL of the environment's CloudWatch dashboard: GPU, CPU, memory, disk, network, the runtime guard's actions, training log errors.",
+          description: "URL of the environment's CloudWatch dashboard: GPU, training progress per run (step rate, loss, ETA), CPU, memory, disk, network, the runtime guard's actions, training log errors.",
         }),
         "dashboard_url",
       );
@@ -482,6 +513,7 @@ export class TrainingSafety extends Construct {
   private createDashboard(
     props: TrainingSafetyProps,
     idle: Required<IdleGpuProps>,
+    stalledAlarm: boolean,
     functionName: string,
     region: string,
   ): [CloudwatchDashboard, string] {
@@ -505,6 +537,8 @@ export class TrainingSafety extends Construct {
       guardLogGroup: `/aws/lambda/${functionName}`,
       singleInstanceId,
       ...(idle.enabled ? { idleThresholdPercent: idle.thresholdPercent } : {}),
+      stallMinutes: compute.launchSpec.stallMinutes,
+      stalledRunAlarm: stalledAlarm,
       ...(props.fleet ? { fleetGroupName: props.fleet.autoScalingGroup.name } : {}),
     });
     const dashboard = address(
@@ -641,4 +675,79 @@ export class TrainingSafety extends Construct {
       "idle_gpu",
     );
   }
+
+  /**
+   * The stalled-run alarm on the single instance (same count), on the runtime's per-instance `ProgressStalled`,
+   * acting like the idle-GPU alarm (only while `auto_shutdown` is true) unless its action is "notify".
+   */
+  private stalledAlarm(props: TrainingSafetyProps, action: SafetyAction | "notify", context: AwsContext, alarmPrefix: string): CloudwatchMetricAlarm {
+    const { compute } = props;
+    const instance = compute.instance;
+    const minutes = compute.launchSpec.stallMinutes;
+    const what =
+      action === "notify"
+        ? "notified only"
+        : `${action === "terminate" ? "terminated" : "stopped"} (only notified when auto_shutdown is false; the run resumes from its last checkpoint on a new instance)`;
+    const actions =
+      action === "notify"
+        ? [this.topic.arn]
+        : Token.asList(
+            Fn.conditional(
+              props.variables.autoShutdown.booleanValue,
+              [`arn:${context.partition}:automate:${context.region}:ec2:${action}`, this.topic.arn],
+              [this.topic.arn],
+            ),
+          );
+    return address(
+      new CloudwatchMetricAlarm(this, "StalledRun", {
+        count: compute.count,
+        alarmName: `${alarmPrefix}stalled-run`,
+        alarmDescription:
+          `The run on the ${props.project}/${props.environment} training instance made no new step for ${minutes} minutes (or twice the longest gap between its progress reports, ` +
+          `or the run's StallMinutes tag / stall_minutes field) while the instance runs, e.g. hung in a collective with busy GPUs: it is ${what}. ` +
+          "A run that never reports progress is never alarmed: the signal starts at its first report, and missing data never counts.",
+        ...this.stalledRunCondition(compute),
+        dimensions: { InstanceId: `\${${instance.terraformResourceType}.${instance.friendlyUniqueId}[count.index].id}` },
+        alarmActions: actions,
+      }),
+      "safety",
+      "stalled_run",
+    );
+  }
+
+  /**
+   * What both stalled-run alarms evaluate: the runtime's `ProgressStalled` (1 while stalled) at its 1-minute cadence, 2
+   * of 3 periods; no data (booting, a run that never reported, the run ended) is never a stall.
+   */
+  private stalledRunCondition(compute: TrainingCompute) {
+    return {
+      namespace: compute.launchSpec.metricsNamespace,
+      metricName: PROGRESS_METRICS.stalled,
+      statistic: "Maximum",
+      period: STALLED_RUN_ALARM.periodSeconds,
+      evaluationPeriods: STALLED_RUN_ALARM.evaluationPeriods,
+      datapointsToAlarm: STALLED_RUN_ALARM.datapointsToAlarm,
+      threshold: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      treatMissingData: "notBreaching",
+    } as const;
+  }
+
+  /** The fleet's stalled-run alarm: any node's run stalled (the group's maximum), notify only (no EC2 action on a group). */
+  private fleetStalledAlarm(props: TrainingSafetyProps, fleet: SafetyFleet, alarmPrefix: string): CloudwatchMetricAlarm {
+    return address(
+      new CloudwatchMetricAlarm(this, "FleetStalledRun", {
+        alarmName: `${alarmPrefix}fleet-stalled-run`,
+        alarmDescription:
+          `A run on a node of the ${props.project}/${props.environment} fleet made no new step for ${props.compute.launchSpec.stallMinutes} minutes (or its run's own stall window) while the node runs. ` +
+          "Notify only: find the node with gti status, then gti stop or scale the group. Runs that never report progress are never alarmed.",
+        ...this.stalledRunCondition(props.compute),
+        dimensions: { AutoScalingGroupName: fleet.autoScalingGroup.name },
+        alarmActions: [this.topic.arn],
+      }),
+      "safety",
+      "fleet_stalled_run",
+    );
+  }
+
 }

@@ -4,13 +4,16 @@
  *
  * ```text
  * s3://<outputs bucket>/
- * └── runs/
- *     └── <run-id>/                 one training run; run ids match RUN_ID_PATTERN
- *         ├── checkpoints/          checkpoint-<step>/ directories, synced while training (resume reads them)
- *         ├── logs/                 training and runtime logs
- *         ├── outputs/              final artifacts (model, adapters, metrics)
- *         └── SUCCESS | FAILURE     exactly one marker, a small JSON document, written last;
- *             | INTERRUPTED         INTERRUPTED while a spot-interrupted run waits to resume (replaced when it ends)
+ * ├── runs/
+ * │   └── <run-id>/                 one training run; run ids match RUN_ID_PATTERN
+ * │       ├── checkpoints/          checkpoint-<step>/ directories, synced while training (resume reads them)
+ * │       ├── logs/                 training and runtime logs
+ * │       ├── outputs/              final artifacts (model, adapters, metrics)
+ * │       ├── progress.json         the training's progress (step, loss, ETA), at most once a minute while it trains
+ * │       └── SUCCESS | FAILURE     exactly one marker, a small JSON document, written last;
+ * │           | INTERRUPTED         INTERRUPTED while a spot-interrupted run waits to resume (replaced when it ends)
+ * └── runtime/
+ *     └── <sha256>.sh               the on-instance runtime bundle (training-compute uploads it; instances fetch it)
  * ```
  */
 import { GtiError } from "../../src/errors";
@@ -26,6 +29,9 @@ export const LOGS_DIR = "logs/";
 
 /** Sub-prefix of a run holding its final artifacts. */
 export const OUTPUTS_DIR = "outputs/";
+
+/** A run's progress document (`runtime/lib/progress.py`): step, total, loss and its trend, rate, ETA, stall state. */
+export const PROGRESS_DOCUMENT = "progress.json";
 
 /** The run finished and its outputs are complete. */
 export const SUCCESS_MARKER = "SUCCESS";

@@ -8,6 +8,7 @@ VARLIB=$R/var/lib/gpu-training # the run id, across reboots
 SETUP_LOG=$R/var/log/training-setup.log
 TRAIN_LOG=$R/var/log/training.log
 RUNTIME_LOG=$R/var/log/training-runtime.log
+METRICS_LOG=$R/var/log/training-metrics.log # progress metrics (EMF) the CloudWatch agent ships: lib/progress.py
 CONTAINER=gti-training
 SLICE=gti-training.slice # the container's cgroup parent: the metadata service is blocked for it
 LOG_FILE=${LOG_FILE:-$RUNTIME_LOG}

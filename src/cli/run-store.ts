@@ -1,12 +1,14 @@
 /**
  * Training runs as the runtime leaves them in the outputs bucket (modules/training-storage/layout.ts,
  * runtime/lib/common.sh): `runs/<run-id>/` with `checkpoints/` (and its `LATEST.json` pointer to the newest complete
- * checkpoint), `logs/<instance-id>/`, `outputs/`, and one SUCCESS, FAILURE or INTERRUPTED marker (a JSON document).
+ * checkpoint), `logs/<instance-id>/`, `outputs/`, `progress.json` (the training's progress, when the code reports it),
+ * and one SUCCESS, FAILURE or INTERRUPTED marker (a JSON document).
  */
 import { GetObjectCommand, paginateListObjectsV2, type _Object } from "@aws-sdk/client-s3";
 import {
   CHECKPOINTS_DIR,
   LOGS_DIR,
+  PROGRESS_DOCUMENT,
   RUN_ID_PATTERN,
   RUN_MARKERS,
   RUNS_PREFIX,
@@ -15,6 +17,7 @@ import {
 } from "../../modules/training-storage/layout";
 import type { Context } from "./context";
 import { CliError, UsageError, aws, awsErrorCode } from "./errors";
+import type { ProgressDocument } from "./progress";
 
 /** The newest complete checkpoint's pointer (`checkpoints/LATEST.json`, written by `sync_checkpoints`). */
 export const LATEST_POINTER = "LATEST.json";
@@ -76,6 +79,8 @@ export interface RunDetails extends RunListing {
   readonly endedAt: Date | undefined;
   /** The instances whose logs the run uploaded (`logs/<instance-id>/`), plus the marker's instance. */
   readonly instanceIds: readonly string[];
+  /** `progress.json`: step, total, loss, ETA (undefined when the run never reported progress). */
+  readonly progress: ProgressDocument | undefined;
 }
 
 /** Checks a run id given on the command line (layout.ts's rule). */
@@ -130,10 +135,13 @@ export async function getRun(ctx: Context, region: string, bucket: string, runId
 /** Reads the run's marker and checkpoint pointer. */
 export async function withDetails(ctx: Context, region: string, bucket: string, run: RunListing): Promise<RunDetails> {
   const markerName = run.status === "RUNNING" ? undefined : run.status;
-  const [marker, latest] = await Promise.all([
+  const [marker, latest, progress] = await Promise.all([
     markerName ? readJson<MarkerDocument>(ctx, region, bucket, `${runPrefix(run.id)}${markerName}`) : Promise.resolve(undefined),
     run.objects.some((o) => o.path === `${CHECKPOINTS_DIR}${LATEST_POINTER}`)
       ? readJson<LatestPointer>(ctx, region, bucket, `${runPrefix(run.id)}${CHECKPOINTS_DIR}${LATEST_POINTER}`)
+      : Promise.resolve(undefined),
+    run.objects.some((o) => o.path === PROGRESS_DOCUMENT)
+      ? readJson<ProgressDocument>(ctx, region, bucket, `${runPrefix(run.id)}${PROGRESS_DOCUMENT}`)
       : Promise.resolve(undefined),
   ]);
   const attempt = validDate(marker?.started_at);
@@ -154,6 +162,7 @@ export async function withDetails(ctx: Context, region: string, bucket: string, 
     startedAt,
     endedAt: run.status === "SUCCESS" || run.status === "FAILURE" ? (validDate(marker?.ended_at) ?? run.lastWrite) : undefined,
     instanceIds: [...instanceIds],
+    progress: progress !== null && typeof progress === "object" ? progress : undefined,
   };
 }
 

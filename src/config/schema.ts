@@ -186,7 +186,9 @@ export const environmentSchema = z
     // A one-time spot instance cannot be stopped (EC2 refuses StopInstances for it): a "stop" net would fail exactly
     // when it should save money, leaving the GPU running.
     if (env.compute.useSpot && env.compute.spot.requestType === "one-time") {
-      for (const [field, action] of [["guard", env.safety.guard.action], ["idleGpu", env.safety.idleGpu.action]] as const) {
+      // stalledRun.action left out follows idleGpu.action, reported there.
+      const stalled = env.safety.stalledRun.enabled ? env.safety.stalledRun.action : undefined;
+      for (const [field, action] of [["guard", env.safety.guard.action], ["idleGpu", env.safety.idleGpu.action], ["stalledRun", stalled]] as const) {
         if (action === "stop") {
           ctx.addIssue({
             code: "custom",

@@ -128,6 +128,7 @@ export class TrainingEnvironmentStack extends TerraformStack {
       elasticIp: compute.elasticIp,
       checkpointIntervalMinutes: compute.checkpointIntervalMinutes,
       spotGraceSeconds: compute.spotGraceSeconds,
+      stallMinutes: config.safety.stalledRun.minutes,
       logRetentionDays: config.safety.logRetentionDays,
     });
 
@@ -173,6 +174,7 @@ export class TrainingEnvironmentStack extends TerraformStack {
       kmsKeyArn: safety.kmsKeyArn,
       guard: safety.guard,
       idleGpu: safety.idleGpu,
+      stalledRun: { enabled: safety.stalledRun.enabled, action: safety.stalledRun.action ?? safety.idleGpu.action },
       logRetentionDays: safety.logRetentionDays,
     });
 

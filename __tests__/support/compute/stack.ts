@@ -2,10 +2,13 @@
  * Test support for training-compute: a module stack with the storage and registry it needs, the variables, the
  * policy packs, and readers for the synthesized user data (the cloud-config as the instance receives it).
  */
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { basename, join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import type { TerraformStack } from "cdktf";
 import { parse as parseYaml } from "yaml";
-import { TrainingCompute, type TrainingComputeProps, unescapeTemplate } from "../../../modules/training-compute";
+import { RUNTIME_BUNDLE_CACHE_DIR, TrainingCompute, type TrainingComputeProps, unescapeTemplate } from "../../../modules/training-compute";
 import { TrainingRegistry } from "../../../modules/training-registry";
 import { TrainingStorage } from "../../../modules/training-storage";
 import { applyPolicy, policyReportOf } from "../../../src/policy";
@@ -70,13 +73,32 @@ export function localOf(json: SynthesizedStack, name: string): string {
 
 /**
  * The cloud-config of a runtime mode as Terraform evaluates it, interpolations of other values left as written
- * (`${aws_s3_bucket.storage_data.bucket}`): `local.compute_runtime_files` inlined, escapes (`$${`, `%%{`) resolved.
+ * (`${aws_s3_bucket.storage_data.bucket}`), escapes (`$${`, `%%{`) resolved.
  */
 export function evaluatedUserData(json: SynthesizedStack, mode = "single"): string {
-  const template = localOf(json, `compute_user_data_${mode}`);
-  const files = unescapeTemplate(localOf(json, "compute_runtime_files"));
-  const [before, after] = splitOnce(template, "${local.compute_runtime_files}");
-  return `${unescapeTemplate(before)}${files}${unescapeTemplate(after)}`;
+  return unescapeTemplate(localOf(json, `compute_user_data_${mode}`));
+}
+
+/** `aws_s3_object.compute_runtime` as synthesized. */
+export function runtimeObjectOf(json: SynthesizedStack): { bucket: string; key: string; source: string; [key: string]: unknown } {
+  const object = (json.resource as Record<string, Record<string, unknown>> | undefined)?.aws_s3_object?.compute_runtime;
+  if (!object) throw new Error("no aws_s3_object.compute_runtime");
+  return object as { bucket: string; key: string; source: string };
+}
+
+/**
+ * The runtime bundle as it reaches S3: the file the object's `source` asset was made from (cdktf copies it as
+ * `assets/<id>/<hash>/<name>`; the name is the bundle's SHA-256, and the file is in the bundle cache).
+ */
+export function runtimeBundleOf(json: SynthesizedStack): string {
+  return readFileSync(join(RUNTIME_BUNDLE_CACHE_DIR, basename(runtimeObjectOf(json).source)), "utf8");
+}
+
+/** Runs a runtime bundle as the fetch script does (`bash bundle DIR`), in `dir` (a temp dir); returns `dir/out`. */
+export function unpackBundle(bundle: string, dir: string): string {
+  writeFileSync(join(dir, "bundle.sh"), bundle);
+  execFileSync("bash", [join(dir, "bundle.sh"), join(dir, "out")], { stdio: ["ignore", "pipe", "pipe"] });
+  return join(dir, "out");
 }
 
 /** One `write_files` entry of a cloud-config. */
@@ -120,10 +142,4 @@ export function runtimeEnvOf(json: SynthesizedStack, mode = "single"): [string, 
       if (!match) throw new Error(`not a KEY='value' line: ${line}`);
       return [match[1] as string, match[2] as string];
     });
-}
-
-function splitOnce(text: string, separator: string): [string, string] {
-  const index = text.indexOf(separator);
-  if (index < 0) throw new Error(`"${separator}" not found`);
-  return [text.slice(0, index), text.slice(index + separator.length)];
 }

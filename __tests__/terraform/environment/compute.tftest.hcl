@@ -50,16 +50,21 @@ run "plan_defaults_no_instance_empty_outputs" {
     error_message = "The instance log group must be /gpu-training/<env>, kept 30 days (safety.logRetentionDays)."
   }
 
-  # The runtime's files are embedded with Terraform's template sequences escaped: what Terraform evaluates them to
-  # must be exactly what the module rendered (its SHA-256 is computed at synth).
+  # The runtime bundle is a file asset uploaded as an S3 object: the file Terraform uploads must hash to the SHA-256
+  # computed at synth, which names the key and which the user data's fetch command checks on the instance.
   assert {
-    condition     = sha256(local.compute_runtime_files) == local.compute_runtime_files_sha256
-    error_message = "The runtime files in the user data do not evaluate to what was rendered: template escaping is broken."
+    condition = alltrue([
+      fileexists(aws_s3_object.compute_runtime.source),
+      aws_s3_object.compute_runtime.key == "runtime/${filesha256(aws_s3_object.compute_runtime.source)}.sh",
+      strcontains(local.compute_user_data_single, "\"${filesha256(aws_s3_object.compute_runtime.source)}\"]"),
+      aws_s3_object.compute_runtime.bucket == aws_s3_bucket.storage_outputs.bucket,
+    ])
+    error_message = "The runtime bundle must be where the JSON points (the stack is self-contained), under runtime/<its SHA-256>.sh of the outputs bucket, and the user data must check that hash."
   }
 
   assert {
-    condition     = strcontains(local.compute_runtime_files, "$${aws:InstanceId}") && strcontains(local.compute_user_data_single, local.compute_runtime_files)
-    error_message = "The CloudWatch agent's literal $${aws:InstanceId} must reach the instance as written, inside the user data."
+    condition     = strcontains(file(aws_s3_object.compute_runtime.source), "$${aws:InstanceId}") && strcontains(local.compute_user_data_single, "s3://${aws_s3_object.compute_runtime.bucket}/${aws_s3_object.compute_runtime.key}")
+    error_message = "The CloudWatch agent's literal $${aws:InstanceId} must reach the instance as written, in the bundle the user data fetches."
   }
 
   assert {

@@ -1,8 +1,9 @@
 # training-safety under terraform test, against a mocked AWS, in every env: the nets exist without an instance, the
-# idle-GPU alarm follows create_instance and acts on that instance, the guard's zip is where the JSON points and is the
-# code the hash names, the dashboard body is JSON once interpolated. Two plans (cheap); they use a mock whose values
-# are known at plan (override_during), so ARNs and ids can be compared. (auto_shutdown=false leaving only the SNS
-# action is the other branch of the same conditional, asserted at synth in __tests__/training-safety.test.ts.)
+# idle-GPU and stalled-run alarms follow create_instance and act on that instance, the guard's zip is where the JSON
+# points and is the code the hash names, the dashboard body is JSON once interpolated (with the training progress
+# widgets). Two plans (cheap); they use a mock whose values are known at plan (override_during), so ARNs and ids can
+# be compared. (auto_shutdown=false leaving only the SNS action is the other branch of the same conditional, asserted
+# at synth in __tests__/training-safety.test.ts and __tests__/training-safety-stalled-run.test.ts.)
 
 mock_provider "aws" {
   alias           = "known_at_plan"
@@ -18,8 +19,8 @@ run "plan_defaults_nets_without_instance" {
   }
 
   assert {
-    condition     = length(aws_cloudwatch_metric_alarm.safety_idle_gpu) == 0
-    error_message = "Without an instance (create_instance defaults to false) there is no idle-GPU alarm."
+    condition     = length(aws_cloudwatch_metric_alarm.safety_idle_gpu) == 0 && length(aws_cloudwatch_metric_alarm.safety_stalled_run) == 0
+    error_message = "Without an instance (create_instance defaults to false) there is no idle-GPU or stalled-run alarm."
   }
 
   assert {
@@ -74,6 +75,17 @@ run "plan_defaults_nets_without_instance" {
   }
 
   assert {
+    condition = alltrue([
+      for metric in ["StepsPerSecond", "Loss", "EtaSeconds", "SecondsSinceProgress"] : anytrue([
+        for w in jsondecode(aws_cloudwatch_dashboard.safety.dashboard_body).widgets : anytrue([
+          for m in try(w.properties.metrics, []) : strcontains(try(m[0].expression, ""), ",RunId} MetricName=\"${metric}\"")
+        ])
+      ])
+    ])
+    error_message = "The dashboard must graph the training progress per run: step rate, loss, ETA, time since the last step."
+  }
+
+  assert {
     condition     = output.alerts_topic_arn == aws_sns_topic.safety_alerts.arn && output.dashboard_url == "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards/dashboard/${aws_cloudwatch_dashboard.safety.dashboard_name}"
     error_message = "alerts_topic_arn must be the topic's ARN and dashboard_url the console URL of the dashboard."
   }
@@ -103,5 +115,20 @@ run "plan_with_instance_idle_alarm_acts" {
   assert {
     condition     = strcontains(aws_cloudwatch_dashboard.safety.dashboard_body, "\"${aws_instance.compute_training[0].id}\"")
     error_message = "The dashboard's network graph must show the instance's id."
+  }
+
+  # The stalled-run alarm: the runtime's per-instance ProgressStalled (1 once a run that reported progress made no new
+  # step for its stall window), 2 of 3 one-minute periods, missing data never a stall, the env's action.
+  assert {
+    condition = alltrue([
+      length(aws_cloudwatch_metric_alarm.safety_stalled_run) == 1,
+      aws_cloudwatch_metric_alarm.safety_stalled_run[0].dimensions.InstanceId == aws_instance.compute_training[0].id,
+      aws_cloudwatch_metric_alarm.safety_stalled_run[0].metric_name == "ProgressStalled",
+      startswith(aws_cloudwatch_metric_alarm.safety_stalled_run[0].namespace, "GpuTraining/"),
+      aws_cloudwatch_metric_alarm.safety_stalled_run[0].threshold == 1,
+      aws_cloudwatch_metric_alarm.safety_stalled_run[0].treat_missing_data == "notBreaching",
+      aws_cloudwatch_metric_alarm.safety_stalled_run[0].alarm_actions == toset(["arn:aws:automate:us-east-1:ec2:terminate", aws_sns_topic.safety_alerts.arn]),
+    ])
+    error_message = "With the instance there is exactly one stalled-run alarm, on that instance's ProgressStalled, acting like the idle-GPU alarm."
   }
 }

@@ -1,10 +1,14 @@
-/** `gti runs [env]`: the runs of the outputs bucket, newest first: id, status, start, duration, newest checkpoint, size. */
+/**
+ * `gti runs [env]`: the runs of the outputs bucket, newest first: id, status, start, duration, progress (step / total
+ * with a bar), loss and trend, ETA, newest checkpoint, size.
+ */
 import { Command } from "commander";
 import { type OutputsOptions, wholeNumber, withEnvArgument, withJson, withOutputs } from "../command-kit";
 import type { Context } from "../context";
 import { bytes, duration, json, table, utc } from "../format";
 import type { Bind } from "../main";
 import { OUTPUT } from "../outputs";
+import { etaText, lossText, progressCell, progressJson } from "../progress";
 import { type RunDetails, listRuns, withDetails } from "../run-store";
 
 interface RunsOptions extends OutputsOptions {
@@ -12,7 +16,7 @@ interface RunsOptions extends OutputsOptions {
 }
 
 export function runsCommand(bind: Bind): Command {
-  const command = new Command("runs").description("list the training runs in the outputs bucket, newest first");
+  const command = new Command("runs").description("list the training runs in the outputs bucket, newest first, with their progress");
   withEnvArgument(command);
   command.option("--limit <n>", "show at most N runs", wholeNumber(1), 20);
   withOutputs(withJson(command));
@@ -37,12 +41,15 @@ async function runs(ctx: Context, envName: string, options: RunsOptions): Promis
   }
   ctx.out(
     table(
-      ["RUN", "STATUS", "STARTED", "DURATION", "NEWEST CHECKPOINT", "SIZE"],
+      ["RUN", "STATUS", "STARTED", "DURATION", "PROGRESS", "LOSS", "ETA", "NEWEST CHECKPOINT", "SIZE"],
       shown.map((run) => [
         run.id,
         run.status,
         utc(run.startedAt),
         duration((run.endedAt ?? (run.status === "RUNNING" ? now : run.lastWrite)).getTime() - run.startedAt.getTime()),
+        progressCell(run.progress),
+        lossText(run.progress),
+        etaText(run.progress, now, run.status === "RUNNING"),
         run.latest?.checkpoint ?? "-",
         bytes(run.bytes),
       ]),
@@ -67,5 +74,6 @@ export function runJson(run: RunDetails, now: Date): Record<string, unknown> {
     objects: run.objects.length,
     reason: run.marker?.reason ?? null,
     exitCode: run.marker?.exit_code ?? null,
+    progress: progressJson(run.progress, now, run.status === "RUNNING"),
   };
 }

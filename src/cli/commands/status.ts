@@ -1,6 +1,7 @@
 /**
  * `gti status [env]`: the env's instance or fleet nodes (id, type, spot/on-demand, state, uptime, the guard's
- * deadline, cost so far), the run each trains with its marker (or RUNNING) and newest complete checkpoint, and the GPU
+ * deadline, cost so far), the run each trains with its marker (or RUNNING), its training progress (step / total, a
+ * progress bar, loss and trend, ETA, or the stall: `progress.json`) and newest complete checkpoint, and the GPU
  * utilisation of the last 30 minutes as a sparkline (CloudWatch, the agent's per-instance maximum).
  */
 import { GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
@@ -14,6 +15,7 @@ import { ago, duration, json, sparkline, table, usd, utc } from "../format";
 import { type TrainingNode, findNodes } from "../instances";
 import type { Bind } from "../main";
 import { OUTPUT } from "../outputs";
+import { progressLines } from "../progress";
 import { nodeHourlyRate } from "../pricing/estimate";
 import { type RunDetails, getRun, listRuns, withDetails } from "../run-store";
 import { runJson } from "./runs";
@@ -22,7 +24,7 @@ import { runJson } from "./runs";
 export const GPU_WINDOW_MINUTES = 30;
 
 export function statusCommand(bind: Bind): Command {
-  const command = new Command("status").description("show the instance or fleet nodes, their run, newest checkpoint, GPU use, deadline and cost so far");
+  const command = new Command("status").description("show the instance or fleet nodes, their run, its progress, newest checkpoint, GPU use, deadline and cost so far");
   withEnvArgument(command);
   withOutputs(withJson(command));
   return command.action(bind(status));
@@ -145,6 +147,7 @@ async function status(ctx: Context, envName: string, options: OutputsOptions): P
   for (const run of runs) {
     ctx.out(`\nRun ${run.id}: ${run.status}${run.marker?.reason ? ` (${run.marker.reason})` : ""}`);
     ctx.out(`  started ${utc(run.startedAt)}${run.endedAt ? `, ended ${utc(run.endedAt)}` : ""}`);
+    for (const line of progressLines(run.progress, now, run.status === "RUNNING")) ctx.out(`  ${line}`);
     if (run.latest?.checkpoint) {
       const synced = run.latest.synced_at ? new Date(run.latest.synced_at) : undefined;
       ctx.out(`  newest complete checkpoint: ${run.latest.checkpoint}${synced && !Number.isNaN(synced.getTime()) ? ` (in S3 ${utc(synced)}, ${ago(synced, now)})` : ""}`);

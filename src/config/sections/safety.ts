@@ -115,6 +115,31 @@ export const safetySchema = z.strictObject({
       action: z.enum(["terminate", "stop"]).default("terminate"),
     })
     .prefault({}),
+  /**
+   * The stalled-run alarm: a run that reported progress (runtime/README.md, "Progress contract") and then made no new
+   * step for `minutes` while its instance runs, e.g. a job hung in an NCCL collective with its GPUs at 100% (which the
+   * idle-GPU alarm never sees). A run that never reports progress is never alarmed. Per run, the instance tag
+   * `StallMinutes` or a `stall_minutes` field in a progress line overrides `minutes`. @default on: 30 minutes, the
+   * idle-GPU alarm's action
+   */
+  stalledRun: z
+    .strictObject({
+      /** Create the alarm (with the instance; a notify-only one for the fleet's group). @default true */
+      enabled: z.boolean().default(true),
+      /**
+       * Minutes without a new step before the run counts as stalled (the runtime also waits twice the longest gap it
+       * has seen between two reports). Set it above the longest pause without steps: checkpoint saves, evaluation,
+       * a data reload. @default 30
+       */
+      minutes: intInRange(5, 1440, "minutes").default(30),
+      /**
+       * What the alarm does to the single instance: "notify" only, or "terminate" / "stop" (while auto_shutdown is
+       * true, like the idle-GPU alarm; the run resumes from its last checkpoint on a new instance). @default the
+       * idle-GPU alarm's action (safety.idleGpu.action)
+       */
+      action: z.enum(["notify", "terminate", "stop"]).optional(),
+    })
+    .prefault({}),
   /** Retention of every CloudWatch log group the stack creates. @default 30 */
   logRetentionDays: z
     .number()

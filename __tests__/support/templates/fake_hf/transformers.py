@@ -7,3 +7,6 @@ class TrainerCallback:
 
     def on_save(self, args, state, control, **kwargs):
         return control
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        return control

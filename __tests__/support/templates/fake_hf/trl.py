@@ -11,8 +11,9 @@ class SFTConfig:
 
 
 class _State:
-    def __init__(self, step):
+    def __init__(self, step, max_steps=0):
         self.global_step = step
+        self.max_steps = max_steps
         self.is_world_process_zero = True
 
 
@@ -50,6 +51,10 @@ class SFTTrainer:
             control = _Control()
             for callback in self.callbacks:
                 control = callback.on_step_end(self.args, None, control) or control
+            if step % getattr(self.args, "logging_steps", 10) == 0:  # the Trainer's log: loss and friends, numbers only
+                logs = {"loss": round(3.0 - step / last, 4), "grad_norm": 1.25, "learning_rate": self.args.learning_rate, "epoch": round(step / last, 4)}
+                for callback in self.callbacks:
+                    control = callback.on_log(self.args, _State(step, last), control, logs=logs) or control
             if control.should_save:
                 os.makedirs(os.path.join(self.args.output_dir, f"checkpoint-{step}"))
                 with open(os.path.join(self.args.output_dir, f"checkpoint-{step}", "optimizer.pt"), "w") as f:

@@ -37,6 +37,7 @@ export class FakeImds {
   private readonly values = new Map<string, string>();
   private readonly files = new Map<string, Buffer>();
   private readonly server: Server;
+  private faulty: { mode: "401" | "slow"; untilMs: number; delayMs: number } | undefined;
 
   private constructor(options: FakeImdsOptions) {
     this.set("meta-data/instance-id", options.instanceId ?? "i-0123456789abcdef0");
@@ -89,6 +90,14 @@ export class FakeImds {
     this.tokens.clear();
   }
 
+  /**
+   * Until `untilMs` (epoch ms) the service misbehaves: "401" refuses every GET under /latest/ (valid token or not), "slow"
+   * answers everything `delayMs` late (past the client's timeout: the request fails).
+   */
+  fault(mode: "401" | "slow", untilMs: number, delayMs = 0): void {
+    this.faulty = { mode, untilMs, delayMs };
+  }
+
   /** GETs that were refused for a missing or invalid token. */
   get rejected(): ImdsRequest[] {
     return this.requests.filter((r) => r.status === 401);
@@ -100,6 +109,15 @@ export class FakeImds {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    const fault = this.faulty !== undefined && Date.now() < this.faulty.untilMs ? this.faulty : undefined;
+    if (fault?.mode === "slow") {
+      setTimeout(() => this.answer(req, res, false), fault.delayMs);
+      return;
+    }
+    this.answer(req, res, fault?.mode === "401");
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse, refuse: boolean): void {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const reply = (status: number, body = ""): void => {
       this.requests.push({ method: req.method ?? "", path, status, at: Date.now() });
@@ -118,6 +136,7 @@ export class FakeImds {
       return reply(200, token);
     }
     if (req.method !== "GET" || !path.startsWith("/latest/")) return reply(405);
+    if (refuse) return reply(401);
     const token = req.headers["x-aws-ec2-metadata-token"];
     const expiry = typeof token === "string" ? this.tokens.get(token) : undefined;
     if (expiry === undefined || expiry < Date.now()) return reply(401);

@@ -329,8 +329,9 @@ finish() { # finish KIND RC REASON: finalize, then shut down if the outcome says
 open_attempt() { [ -e "$STATE/attempt" ] && [ ! -s "$STATE/finalized" ]; }
 exit_code() { rd container-rc || echo null; }
 
-maybe_shutdown() { # KIND FAILED-UPLOADS: only after SUCCESS/FAILURE with everything in S3
+maybe_shutdown() { # KIND FAILED-UPLOADS: only after SUCCESS/FAILURE with everything in S3, never during a stop
   case $1 in SUCCESS | FAILURE) ;; *) return 0 ;; esac
+  [ ! -e "$STATE/stop-requested" ] || { log "a stop was requested: staying up"; return 0; }
   [ -z "$2" ] || { log "NOT shutting down: $2 not in S3, the data is still here"; return 0; }
   [ "$GTI_AUTO_SHUTDOWN" = true ] || { log "GTI_AUTO_SHUTDOWN=$GTI_AUTO_SHUTDOWN: staying up"; return 0; }
   mode_shutdown

@@ -2,6 +2,7 @@
  * Regressions the chaos soak found (runtime/README.md, "Chaos soak"): each defect as the smallest scenario that shows
  * it, run for real against the sandbox. Each test names the soak seed that found it.
  */
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { RUN_ID, Sandbox } from "../support/runtime/sandbox";
 
@@ -21,4 +22,19 @@ describe("a stop that arrives while the attempt is ending", () => {
     expect(sandbox.marker()).toMatchObject({ status: "SUCCESS", run_id: RUN_ID });
     expect(terminateCalls()).toEqual([]);
   });
+});
+
+describe("a spot notice that arrives while the attempt is ending", () => {
+  it("GIVEN the container exited 0 and the final sync is under way WHEN a notice's deadline cuts the uploads THEN INTERRUPTED (resumable), not a terminal FAILURE sync_failed (soak seed 1424374097)", async () => {
+    sandbox = await Sandbox.create();
+    sandbox.rule("aws s3 sync */checkpoints s3://*", 1, "-", 2); // the final checkpoint sync takes 2 s
+    sandbox.rule("aws s3 sync */outputs s3://*", "*", "-", 30); // then the outputs would take 30 s
+    const launcher = sandbox.start("bin/gti-launcher", ["run"], { FAKE_STEPS: "1" });
+    const watcher = sandbox.start("bin/gti-spot-watcher");
+    await sandbox.waitFor("the final checkpoint sync", () => sandbox.callsOf("aws", `s3 sync ${join(sandbox.runDir("checkpoints"))}`).length > 0);
+    sandbox.imds.spotNotice("terminate", 5);
+    await Promise.all([launcher.done, watcher.done]);
+    expect(sandbox.marker()).toMatchObject({ status: "INTERRUPTED", reason: "spot_interruption", exit_code: 0, failed: expect.arrayContaining(["outputs"]) });
+    expect(terminateCalls()).toEqual([]);
+  }, 20_000);
 });

@@ -433,8 +433,8 @@ export class Sandbox {
     return total;
   }
 
-  /** Signals the (fake) training container's processes; returns how many. */
-  signalContainer(signal: NodeJS.Signals): number {
+  /** Signals the (fake) training container's processes (0: only counts them); returns how many. */
+  signalContainer(signal: NodeJS.Signals | 0): number {
     return Sandbox.killWhere((environ) => environ.includes(`HOME=${this.state}`), signal);
   }
 
@@ -452,7 +452,7 @@ export class Sandbox {
   }
 
   /** Signals (SIGKILL) every process whose environment matches; returns how many. */
-  private static killWhere(match: (environ: string[]) => boolean, signal: NodeJS.Signals = "SIGKILL"): number {
+  private static killWhere(match: (environ: string[]) => boolean, signal: NodeJS.Signals | 0 = "SIGKILL"): number {
     let killed = 0;
     for (const entry of readdirSync("/proc")) {
       const pid = Number(entry);

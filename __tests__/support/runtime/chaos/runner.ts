@@ -18,7 +18,7 @@ import type { EventSpec, PhaseSpec, Scenario } from "./scenario";
  * the runtime counts whole seconds: margin and reserve keep at least 1-2 s.
  */
 export const CHAOS_KNOBS = {
-  GTI_SPOT_POLL_SECONDS: "0.2", // 5
+  GTI_SPOT_POLL_SECONDS: "0.25", // 5
   GTI_CHECKPOINT_INTERVAL_SECONDS: "0.8", // 900: the periodic early sync
   GTI_S3_RETRIES: "5", // 5
   GTI_S3_BACKOFF_SECONDS: "0.1", // 2: retries span 1.5 s (30 s)
@@ -364,7 +364,8 @@ class Phase {
 
   /** docker at shutdown: SIGTERM to what still runs in a container, SIGKILL 0.5 s later (10 s in production). */
   private async shutdownContainers(): Promise<void> {
-    if (this.sb.signalContainer("SIGTERM") > 0) await sleep(500);
+    if (this.sb.signalContainer("SIGTERM") === 0) return;
+    for (let waited = 0; waited < 500 && this.sb.signalContainer(0) > 0; waited += TICK_MS) await sleep(TICK_MS);
   }
 
   /** The notice this attempt knows of (a next boot of the instance still sees it). */

@@ -19,8 +19,8 @@ kind=${FAKE_SAVE:-complete} every=${FAKE_CKPT_EVERY:-1} chunks=${FAKE_CHUNKS:-1}
 pause=${FAKE_CHUNK_SECONDS:-0} termed="" saving="" saved=-1 step=0 verdict=none resume=-
 printf -v block '%*s' "$bytes" ''
 say() { echo "$EPOCHREALTIME $*" >>"$LOG"; }
-nap() { sleep "$1" & wait $! 2>/dev/null || true; } # a signal interrupts the wait (the trap runs at once)
-name() { if [ "$kind" = atomic-file ]; then echo "ckpt-$1.bin"; else echo "checkpoint-$1"; fi; }
+exec {quiet}<> <(:) # a pipe nobody writes to: `read -t` on it sleeps without a process, and a signal interrupts it
+nap() { read -r -t "$1" -u "$quiet" _ || true; }
 
 if [ -n "${RESUME_FROM:-}" ]; then # check what the runtime restored: the step and the full size
   resume=${RESUME_FROM##*/} verdict=corrupt
@@ -47,35 +47,32 @@ weights() {
 
 # save [PARTIAL]: checkpoint of the current step; PARTIAL: only half of it, then return 1
 save() {
-  local n=${1:-$chunks} final tmp size=$((chunks * bytes))
-  final=$CHECKPOINT_DIR/$(name "$step") saving=1
-  say save "$(name "$step")" "$step"
+  local n=${1:-$chunks} name=checkpoint-$step tmp size=$((chunks * bytes))
+  [ "$kind" != atomic-file ] || name=ckpt-$step.bin size=$((size + 27)) # a 27-byte header: "step %10d %10d\n"
+  saving=1 tmp=$CHECKPOINT_DIR/tmp-$name
+  say save "$name" "$step"
   case $kind in
-    atomic-file)
-      size=$((size + 27)) tmp=$CHECKPOINT_DIR/tmp-${final##*/} # a 27-byte header: "step %10d %10d\n"
-      printf 'step %10d %10d\n' "$step" "$size" >"$tmp" && weights "$tmp" "$n" || return 1 ;;
-    complete | inplace)
-      tmp=$final && rm -rf "$tmp" && mkdir -p "$tmp" && echo "$step $size" >"$tmp/step" && weights "$tmp/weights.bin" "$n" || return 1 ;;
+    atomic-file) printf 'step %10d %10d\n' "$step" "$size" >"$tmp" && weights "$tmp" "$n" || return 1 ;;
     *)
-      tmp=$CHECKPOINT_DIR/tmp-${final##*/} && rm -rf "$tmp" && mkdir -p "$tmp" && echo "$step $size" >"$tmp/step" &&
-        weights "$tmp/weights.bin" "$n" || return 1 ;;
+      [ "$kind" != complete ] && [ "$kind" != inplace ] || tmp=$CHECKPOINT_DIR/$name
+      { [ ! -e "$tmp" ] || rm -rf "$tmp"; } && mkdir "$tmp" && echo "$step $size" >"$tmp/step" && weights "$tmp/weights.bin" "$n" || return 1 ;;
   esac
   [ "$n" = "$chunks" ] || return 1
-  [ "$kind" = complete ] || [ "$kind" = tmpcomplete ] && touch "$tmp/COMPLETE"
-  [ "$tmp" = "$final" ] || { rm -rf "$final" && mv "$tmp" "$final"; }
+  if [ "$kind" = complete ] || [ "$kind" = tmpcomplete ]; then : >"$tmp/COMPLETE"; fi
+  [ "$tmp" = "$CHECKPOINT_DIR/$name" ] || { { [ ! -e "$CHECKPOINT_DIR/$name" ] || rm -rf "${CHECKPOINT_DIR:?}/$name"; } && mv "$tmp" "$CHECKPOINT_DIR/$name"; }
   saving="" saved=$step
-  say saved "${final##*/}" "$step"
+  say saved "$name" "$step"
   prune
 }
 
 prune() { # keep the newest KEEP checkpoints (a sparse array lists its indexes in order: the steps)
-  local f n by=() old
+  local f n by=() old=()
   for f in "$CHECKPOINT_DIR"/checkpoint-* "$CHECKPOINT_DIR"/ckpt-*.bin; do
     n=${f##*-} n=${n%.bin}
     [[ $n =~ ^[0-9]+$ ]] && by[n]=$f
   done
-  old=("${!by[@]}")
-  for ((n = 0; n < ${#old[@]} - ${FAKE_KEEP:-3}; n++)); do rm -rf "${by[old[n]]}"; done
+  for n in "${!by[@]}"; do old+=("${by[n]}"); done
+  [ ${#old[@]} -le "${FAKE_KEEP:-3}" ] || rm -rf "${old[@]:0:${#old[@]}-${FAKE_KEEP:-3}}"
 }
 
 finish() { say exit "$1"; exit "$1"; }

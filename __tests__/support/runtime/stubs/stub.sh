@@ -254,7 +254,7 @@ docker_main() {
 
 record "$@"
 apply_rules "$@"
-mkdir -p "$S/docker" "$S/fs"
+[ -d "$S/fs" ] || mkdir -p "$S/docker" "$S/fs"
 case $name in
   aws) aws_main "$@" ;;
   docker) docker_main "$@" ;;

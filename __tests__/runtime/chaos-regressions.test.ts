@@ -24,6 +24,21 @@ describe("a stop that arrives while the attempt is ending", () => {
   });
 });
 
+describe("a launcher killed after its marker, before the attempt is recorded as ended", () => {
+  it("GIVEN SUCCESS is written and the log upload after it hangs WHEN systemd kills the unit and runs ExecStopPost THEN SUCCESS stays the only marker (soak seed 2789948889)", async () => {
+    sandbox = await Sandbox.create();
+    sandbox.rule("aws s3 cp */training.log s3://*", 1, "-", 0); // the log upload before the marker
+    sandbox.rule("aws s3 cp */training.log s3://*", "*", "-", 30); // the one after it hangs
+    const launcher = sandbox.start("bin/gti-launcher", ["run"], { FAKE_STEPS: "1" });
+    await sandbox.waitFor("the SUCCESS marker", () => sandbox.s3Exists(`runs/${RUN_ID}/SUCCESS`));
+    expect(sandbox.killUnit(launcher)).toBeGreaterThan(0);
+    await launcher.done;
+    const post = await sandbox.run("bin/gti-launcher", ["post"], { SERVICE_RESULT: "signal" });
+    expect(sandbox.markers()).toEqual(["SUCCESS"]);
+    expect(post.code, post.stderr).toBe(0);
+  });
+});
+
 describe("a spot notice that arrives while the attempt is ending", () => {
   it("GIVEN the container exited 0 and the final sync is under way WHEN a notice's deadline cuts the uploads THEN INTERRUPTED (resumable), not a terminal FAILURE sync_failed (soak seed 1424374097)", async () => {
     sandbox = await Sandbox.create();

@@ -287,11 +287,13 @@ write_marker() { # SUCCESS/FAILURE supersede INTERRUPTED (terminal runs never ru
 
 # finalize KIND EXIT_CODE REASON: once per attempt, whoever comes first; the marker last. -> "KIND FAILED-UPLOADS".
 # An in-flight early sync is killed (this one does it all); after a non-zero exit the newest checkpoint is suspect.
+# The first decision stands: a finalize killed midway is finished by the next one (post, the watcher) as it began.
 finalize() {
   local kind=$1 rc=$2 reason=$3 settle=0 failed from x=""
   exec 8>"$STATE/finalize.lock"
   flock 8
   if [ ! -s "$STATE/finalized" ]; then
+    if [ -s "$STATE/ending" ]; then read -r kind rc reason <"$STATE/ending"; else echo "$kind $rc $reason" >"$STATE/ending"; fi
     touch "$STATE/sync-report"
     from=$(($(wc -l <"$STATE/sync-report") + 1))
     stop_syncs
@@ -310,8 +312,8 @@ finalize() {
     pending "$failed" >"$STATE/pending"
     if leader; then write_marker "$kind" "$rc" "$reason" || failed+="${failed:+,}marker"
     else log "node rank $(rd rank): no marker, rank 0 writes it"; fi
-    upload_logs || true
     echo "$kind $failed" >"$STATE/finalized"
+    upload_logs || true
   fi
   exec 8>&-
 }

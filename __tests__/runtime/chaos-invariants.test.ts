@@ -112,10 +112,15 @@ describe("chaos soak: each invariant catches its violation", () => {
     expect(violated(o)).toContain("marker-last");
   });
 
-  it("GIVEN two markers in S3 after an attempt THEN one-marker", () => {
+  it("GIVEN two markers in S3 after an attempt, or an attempt that wrote INTERRUPTED then FAILURE THEN one-marker", () => {
     const o = good();
     o.phases[0] = phase({ fired: [stopAt(1300)], markersAtEnd: ["FAILURE", "INTERRUPTED"] });
     expect(violated(o)).toEqual(["one-marker"]);
+    const twice = good();
+    twice.journal.push(marker(1600, "INTERRUPTED", "service_stopped"));
+    expect(violated(twice)).toEqual([]); // the same marker again (a second finalize of the attempt)
+    twice.journal.push(marker(1700, "FAILURE", "launcher_signal"));
+    expect(violated(twice)).toContain("one-marker");
   });
 
   it("GIVEN a stopped attempt marked FAILURE, or a trainer that exited 0 marked INTERRUPTED with nothing interrupting it THEN marker-consistent", () => {

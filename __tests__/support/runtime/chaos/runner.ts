@@ -37,7 +37,7 @@ export const STOP_TIMEOUT_S = STOP_BUDGET_S + 1;
 /** An attempt that has not ended after this long is a hang (a violation), then killed. */
 const PHASE_CAP_MS = 30_000;
 /** After an attempt ends on an instance that stays up, late events still fire for this long. */
-const LINGER_MS = 300;
+const LINGER_MS = 200;
 const TICK_MS = 25;
 
 export interface TrainerEvent {

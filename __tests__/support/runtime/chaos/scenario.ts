@@ -119,7 +119,7 @@ function drawTrainer(rng: Rng): { trainer: TrainerSpec; s3BytesPerSecond?: numbe
   const trainer: TrainerSpec = {
     save: rng.weighted<SaveKind>([[1, "complete"], [1, "tmpcomplete"], [1, "atomic-dir"], [1, "atomic-file"], [1, "inplace"]]),
     every: rng.weighted([[0.07, 0], [0.4, 1], [0.33, 2], [0.2, 3]]),
-    stepSeconds: rng.float(0.04, 0.1),
+    stepSeconds: rng.float(0.03, 0.08),
     chunks: huge ? rng.int(6, 12) : rng.int(1, 2),
     chunkBytes: huge ? 32768 : 512,
     chunkSeconds: huge ? rng.float(0.01, 0.03) : 0,

@@ -4,7 +4,8 @@
  * failures, wall time and CPU. Exit code 1 when an invariant was violated.
  *
  * Options: `--iterations N` (500), `--seed S` (21: iteration i runs the sequence of seed iterationSeed(S, i)),
- * `--replay SEED` (one iteration, that exact sequence, printed first), `--quiet` (failures and the summary only).
+ * `--replay SEED` (that exact sequence, printed first; `--repeat N` runs it N times: real processes interleave differently
+ * from run to run, a race may need several), `--quiet` (failures and the summary only).
  */
 import { describeScenario, drawScenario } from "../__tests__/support/runtime/chaos/scenario";
 import { formatSummary, soak } from "../__tests__/support/runtime/chaos/soak";
@@ -28,7 +29,7 @@ async function main(): Promise<void> {
   const summary = await soak({
     seed: option(args, "--seed", 21),
     iterations: option(args, "--iterations", 500),
-    ...(replay !== undefined ? { seeds: [replay] } : {}),
+    ...(replay !== undefined ? { seeds: Array.from({ length: Math.max(1, option(args, "--repeat", 1)) }, () => replay) } : {}),
     log: (line) => {
       if (!quiet || line.startsWith("FAILED")) console.log(line);
     },

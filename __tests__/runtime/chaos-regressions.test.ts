@@ -53,3 +53,17 @@ describe("a spot notice that arrives while the attempt is ending", () => {
     expect(terminateCalls()).toEqual([]);
   }, 20_000);
 });
+
+describe("a spot notice while the launcher checks the marker or restores", () => {
+  it("GIVEN the marker check's first S3 call fails slowly WHEN a notice's deadline leaves no time to retry THEN INTERRUPTED, not a terminal FAILURE marker_check_failed (soak seed 238235557)", async () => {
+    sandbox = await Sandbox.create();
+    sandbox.rule("aws s3api list-objects-v2 *", 1, 254, 1, "An error occurred (SlowDown)");
+    const watcher = sandbox.start("bin/gti-spot-watcher");
+    const launcher = sandbox.start("bin/gti-launcher", ["run"], { FAKE_STEPS: "1" });
+    await sandbox.waitFor("the marker check", () => sandbox.callsOf("aws", "s3api list-objects-v2").length > 0);
+    sandbox.imds.spotNotice("terminate", 3); // its deadline less the marker's reserve leaves no time for a retry
+    await Promise.all([launcher.done, watcher.done]);
+    expect(sandbox.marker()).toMatchObject({ status: "INTERRUPTED", reason: "spot_interruption" });
+    expect(sandbox.callsOf("docker", "run")).toEqual([]);
+  });
+});

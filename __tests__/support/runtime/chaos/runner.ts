@@ -438,6 +438,13 @@ export async function runScenario(s: Scenario): Promise<Observation> {
     }
     return { phases, journal: readLines(journal).lines.map((l) => JSON.parse(l) as JournalEntry).map((e) => ({ ...e, t: e.t * 1000 })), wallMs: Date.now() - t0 };
   } finally {
-    for (const sb of sandboxes.reverse()) await sb.cleanup();
+    // GTI_SOAK_KEEP=1 keeps the instances' directories (logs, state, the S3 journal) to read after a failure.
+    for (const sb of sandboxes.reverse()) {
+      if (process.env.GTI_SOAK_KEEP) {
+        sb.killInstance();
+        await sb.imds.close();
+        console.log(`kept ${sb.dir}`);
+      } else await sb.cleanup();
+    }
   }
 }

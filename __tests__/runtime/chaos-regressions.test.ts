@@ -54,7 +54,7 @@ describe("a spot notice that arrives while the attempt is ending", () => {
   }, 20_000);
 });
 
-describe("a spot notice while the launcher checks the marker or restores", () => {
+describe("a spot notice while the launcher checks the marker", () => {
   it("GIVEN the marker check's first S3 call fails slowly WHEN a notice's deadline leaves no time to retry THEN INTERRUPTED, not a terminal FAILURE marker_check_failed (soak seed 238235557)", async () => {
     sandbox = await Sandbox.create();
     sandbox.rule("aws s3api list-objects-v2 *", 1, 254, 1, "An error occurred (SlowDown)");

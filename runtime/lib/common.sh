@@ -306,9 +306,10 @@ finalize() {
     log "attempt ended: $kind (exit code $rc, $reason)"
     retry logs upload_logs || true
     failed=$(tail -n "+$from" "$STATE/sync-report" | awk '$3 == "failed" { printf "%s%s", s, $1; s = "," }')
-    if [ -n "$failed" ] && [ "$kind" = SUCCESS ]; then # the outputs are not in S3: cut by a notice, run it again
+    if [ -n "$failed" ] && [ "$kind" = SUCCESS ] && [ ! -e "$STATE/decided" ]; then # not in S3: cut by a notice? run again
       if [ -e "$STATE/interrupted" ]; then kind=INTERRUPTED reason=$(rd reason); else kind=FAILURE reason=sync_failed; fi
     fi
+    echo "$kind $rc $reason" >"$STATE/ending" && : >"$STATE/decided" # the marker's: a finalize after this one writes it
     pending "$failed" >"$STATE/pending"
     if leader; then write_marker "$kind" "$rc" "$reason" || failed+="${failed:+,}marker"
     else log "node rank $(rd rank): no marker, rank 0 writes it"; fi

@@ -2,6 +2,7 @@
  * Regressions the chaos soak found (runtime/README.md, "Chaos soak"): each defect as the smallest scenario that shows
  * it, run for real against the sandbox. Each test names the soak seed that found it.
  */
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { RUN_ID, Sandbox } from "../support/runtime/sandbox";
@@ -21,6 +22,20 @@ describe("a stop that arrives while the attempt is ending", () => {
     expect((await launcher.done).code).toBe(0);
     expect(sandbox.marker()).toMatchObject({ status: "SUCCESS", run_id: RUN_ID });
     expect(terminateCalls()).toEqual([]);
+  });
+});
+
+describe("a stop that arrives while the instance terminates itself", () => {
+  it("GIVEN SUCCESS and the terminate call under way WHEN systemd stops training THEN the stop is refused (too late, logged), never recorded as requested after the decision (soak seed 213987204)", async () => {
+    sandbox = await Sandbox.create();
+    sandbox.rule("aws ec2 terminate-instances *", 1, "-", 1.5); // the terminate call takes 1.5 s
+    const launcher = sandbox.start("bin/gti-launcher", ["run"], { FAKE_STEPS: "1" });
+    await sandbox.waitFor("the terminate call", () => terminateCalls().length > 0);
+    process.kill(launcher.child.pid ?? 0, "SIGTERM");
+    expect((await launcher.done).code).toBe(0);
+    expect(sandbox.markers()).toEqual(["SUCCESS"]);
+    expect(existsSync(sandbox.path("run/gpu-training/stop-requested"))).toBe(false);
+    expect(readFileSync(sandbox.path("var/log/training-runtime.log"), "utf8")).toContain("the instance is terminating: service_stopped comes too late");
   });
 });
 

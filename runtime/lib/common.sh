@@ -336,7 +336,8 @@ exit_code() { rd container-rc || echo null; }
 
 maybe_shutdown() { # KIND FAILED-UPLOADS: only after SUCCESS/FAILURE with everything in S3, never during a stop
   case $1 in SUCCESS | FAILURE) ;; *) return 0 ;; esac
-  [ ! -e "$STATE/stop-requested" ] || { log "a stop was requested: staying up"; return 0; }
+  (flock 9 && [ ! -e "$STATE/stop-requested" ] && : >"$STATE/terminating") 9>"$STATE/start.lock" ||
+    { log "a stop was requested: staying up"; return 0; } # halt flags a stop under the same lock: one wins
   [ -z "$2" ] || { log "NOT shutting down: $2 not in S3, the data is still here"; return 0; }
   [ "$GTI_AUTO_SHUTDOWN" = true ] || { log "GTI_AUTO_SHUTDOWN=$GTI_AUTO_SHUTDOWN: staying up"; return 0; }
   mode_shutdown
@@ -348,7 +349,8 @@ running() { [ "$(docker inspect -f '{{.State.Running}}' "$CONTAINER" 2>/dev/null
 # The grace is at most half the time left, the other half is the final sync's.
 halt() {
   local until g=$GRACE l
-  (flock 9 && { [ -e "$STATE/$1" ] || echo "$2" >"$STATE/$1"; }) 9>"$STATE/start.lock"
+  (flock 9 && { [ -e "$STATE/$1" ] || [ -e "$STATE/terminating" ] || echo "$2" >"$STATE/$1"; }) 9>"$STATE/start.lock"
+  [ ! -e "$STATE/terminating" ] || log "the instance is terminating: $2 comes too late"
   stop_deadline
   [ -e "$STATE/container-started" ] || return 0
   l=$(left) && [ $((l / 2)) -lt "$g" ] && g=$((l > 1 ? l / 2 : 0))

@@ -168,10 +168,16 @@ describe("chaos soak: each invariant catches its violation", () => {
     expect(violated(o)).toEqual(["progress-lost"]);
   });
 
-  it("GIVEN the instance terminates itself after a stop was requested THEN no-terminate-on-stop", () => {
+  it("GIVEN the instance terminates itself after the runtime recorded a stop, or long after a stop was sent THEN no-terminate-on-stop", () => {
     const o = good();
     o.journal[o.journal.length - 1] = marker(1500, "FAILURE", "training_failed");
-    o.phases[0] = phase({ fired: [stopAt(1300)], trainer: [...steps(4), { t: 1250, event: "exit", fields: ["1"] }], aws: [...phase({}).aws, { t: 1600, line: "aws ec2 terminate-instances --instance-ids i-1" }] });
+    const terminate = { t: 1600, line: "aws ec2 terminate-instances --instance-ids i-1" };
+    const failed = { fired: [stopAt(1300)], trainer: [...steps(4), { t: 1250, event: "exit", fields: ["1"] }], aws: [...phase({}).aws, terminate] };
+    o.phases[0] = phase({ ...failed, stopRecordedAt: 1350 });
+    expect(violated(o)).toEqual(["no-terminate-on-stop"]);
+    o.phases[0] = phase(failed); // sent 300 ms before, never recorded: the stop came after the decision
+    expect(violated(o)).toEqual([]);
+    o.phases[0] = phase({ ...failed, aws: [...phase({}).aws, { ...terminate, t: 4000 }] }); // sent 2.7 s before
     expect(violated(o)).toEqual(["no-terminate-on-stop"]);
   });
 

@@ -52,6 +52,9 @@ export const NOTICE_MARKER_MIN_MS = Number(CHAOS_KNOBS.GTI_SPOT_POLL_SECONDS) * 
 /** ... and this long for the grace and the final sync too (the progress bound then applies). */
 export const NOTICE_SYNC_MIN_MS = NOTICE_MARKER_MIN_MS + 1500;
 
+/** A stop's SIGTERM reaches the launcher's trap once the command it is waiting for returns: within this, surely. */
+const STOP_RECORD_MS = 2000;
+
 interface MarkerBody {
   status: string;
   reason: string;
@@ -235,10 +238,12 @@ export function checkInvariants(s: Scenario, o: Observation): Verdict {
       }
     }
 
-    // Self-termination: never after a stop was requested; only with a SUCCESS/FAILURE marker in S3.
+    // Self-termination: never once the runtime recorded a stop (its decision and the stop are serialized: a later
+    // stop is refused as too late), nor long after a stop was sent (a stop never recorded); only after SUCCESS/FAILURE.
     for (const call of p.aws.filter((c) => c.line.startsWith("aws ec2 terminate-instances"))) {
-      const stop = [h.stop, h.reboot].filter((t): t is number => t !== undefined && t < call.t);
-      check("no-terminate-on-stop", stop.length === 0, () => `the instance terminated itself at ${at(call.t)} though a stop was requested at ${at(stop[0] as number)}`, n);
+      const sent = [h.stop, h.reboot].filter((t): t is number => t !== undefined && t < call.t - STOP_RECORD_MS);
+      const recorded = p.stopRecordedAt !== undefined && p.stopRecordedAt < call.t;
+      check("no-terminate-on-stop", !recorded && sent.length === 0, () => `the instance terminated itself at ${at(call.t)} though a stop was ${recorded ? `recorded at ${at(p.stopRecordedAt as number)}` : `requested at ${at(sent[0] as number)}`}`, n);
       const state = s3.at(call.t);
       check("no-terminate-on-stop", ["SUCCESS", "FAILURE"].some((m) => state.has(PREFIX + m)), () => `the instance terminated itself at ${at(call.t)} with no SUCCESS/FAILURE marker`, n);
     }

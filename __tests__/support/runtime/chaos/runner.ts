@@ -98,6 +98,8 @@ export interface PhaseObservation {
   modelAtEnd: string | undefined;
   /** The docker stub SIGKILLed the container (grace over). */
   containerKilled: boolean;
+  /** When the runtime recorded a stop (STATE/stop-requested written: the launcher's SIGTERM trap ran). */
+  stopRecordedAt?: number;
 }
 
 export interface JournalEntry {
@@ -181,6 +183,7 @@ class Phase {
   private trainerOffset: number;
   private readonly trainer: TrainerEvent[] = [];
   private readonly pending: { spec: PhaseSpec["events"][number]; dueAt?: number }[];
+  private stopRecordedAt: number | undefined;
 
   constructor(
     private readonly sb: Sandbox,
@@ -334,6 +337,7 @@ class Phase {
           }
           await this.shutdownContainers();
           this.sb.killInstance();
+          this.recordStop();
           rmSync(join(this.sb.root, "run"), { recursive: true, force: true }); // /run is a tmpfs
           return "rebooted";
         }
@@ -373,12 +377,18 @@ class Phase {
     return this.fired.find((f) => f.event.kind === "notice" && f.effective);
   }
 
+  private recordStop(): void {
+    const flag = this.sb.path("run/gpu-training/stop-requested");
+    if (existsSync(flag)) this.stopRecordedAt = statSync(flag).mtimeMs;
+  }
+
   private terminated(): boolean {
     return this.sb.callsOf("aws", "ec2 terminate-instances").some((c) => c.t >= this.startedAt);
   }
 
   observe(index: number, instanceId: string, sameInstance: boolean, end: PhaseObservation["end"]): PhaseObservation {
     this.readTrainer();
+    if (end !== "rebooted") this.recordStop();
     const endedAt = Date.now();
     const calls = join(this.sb.state, "calls.jsonl");
     const killedFile = join(this.sb.state, "docker", "killed");
@@ -399,6 +409,7 @@ class Phase {
       markersAtEnd: this.sb.markers(),
       modelAtEnd: this.sb.s3Exists(`runs/${RUN_ID}/outputs/model.bin`) ? this.sb.s3Read(`runs/${RUN_ID}/outputs/model.bin`) : undefined,
       containerKilled: existsSync(killedFile) && readLines(killedFile).lines.some((l) => Number(l.split(" ")[0]) >= this.startedAt),
+      ...(this.stopRecordedAt !== undefined && this.stopRecordedAt >= this.startedAt ? { stopRecordedAt: this.stopRecordedAt } : {}),
     };
   }
 }

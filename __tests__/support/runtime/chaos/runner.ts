@@ -175,7 +175,7 @@ class Phase {
   private stopAt: number | undefined; // SIGTERM sent to the launcher
   private killAt: number | undefined; // the unit is SIGKILLed then (stop timeout)
   private unitKilledAt: number | undefined;
-  private post: { running: Running; killAt: number; result: string; t: number } | undefined;
+  private post: { running: Running; killAt: number; result: string; t: number; killed?: boolean } | undefined;
   private unitDone = false; // the launcher, ExecStopPost and the unit's leftovers are gone
   private rebooting = false;
   private actionAt: number | undefined;
@@ -295,13 +295,16 @@ class Phase {
       const running = this.sb.start("bin/gti-launcher", ["post"], { ...this.env, SERVICE_RESULT: result }, "training");
       this.post = { running, killAt: now + STOP_TIMEOUT_S * 1000, result, t: now };
       running.done.then((r) => {
-        this.posts.push({ t: this.post?.t ?? now, result, code: r.code, timedOut: r.signal === "SIGKILL" });
+        this.posts.push({ t: this.post?.t ?? now, result, code: r.code, timedOut: this.post?.killed === true });
         this.sb.signalUnit("training", "SIGKILL"); // what is left of the unit
         this.unitDone = true;
       });
       return;
     }
-    if (now >= this.post.killAt) this.post.running.child.kill("SIGKILL");
+    if (now >= this.post.killAt && !this.post.killed) {
+      this.post.killed = true; // systemd: ExecStopPost outlasted TimeoutStopSec
+      this.sb.signalUnit("training", "SIGKILL");
+    }
   }
 
   async run(): Promise<PhaseObservation["end"]> {

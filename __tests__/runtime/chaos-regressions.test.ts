@@ -2,7 +2,7 @@
  * Regressions the chaos soak found (runtime/README.md, "Chaos soak"): each defect as the smallest scenario that shows
  * it, run for real against the sandbox. Each test names the soak seed that found it.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { RUN_ID, Sandbox } from "../support/runtime/sandbox";
@@ -80,5 +80,48 @@ describe("a spot notice while the launcher checks the marker", () => {
     await Promise.all([launcher.done, watcher.done]);
     expect(sandbox.marker()).toMatchObject({ status: "INTERRUPTED", reason: "spot_interruption" });
     expect(sandbox.callsOf("docker", "run")).toEqual([]);
+  });
+});
+
+/** A checkpoint-<step>/ (step file and COMPLETE) at `base`, its files `age` seconds old. */
+function checkpointAt(base: string, step: number, age: number): void {
+  const dir = join(base, `checkpoint-${step}`);
+  mkdirSync(dir, { recursive: true });
+  const t = Date.now() / 1000 - age;
+  for (const [f, content] of [["step", String(step)], ["COMPLETE", ""]] as const) {
+    writeFileSync(join(dir, f), content);
+    utimesSync(join(dir, f), t, t);
+  }
+  utimesSync(dir, t, t);
+}
+
+describe("checkpoints left on the disk by an earlier boot of the instance", () => {
+  it("GIVEN a rebalance recommendation while the attempt restores THEN no early sync runs before the container starts (soak seed 704246173)", async () => {
+    sandbox = await Sandbox.create();
+    checkpointAt(sandbox.runDir("checkpoints"), 6, 50); // the earlier boot's, never named by LATEST.json
+    sandbox.rule("aws s3api list-objects-v2 *", "*", "-", 0.5); // every listing (the marker check, the restore) takes 0.5 s
+    const watcher = sandbox.start("bin/gti-spot-watcher");
+    const launcher = sandbox.start("bin/gti-launcher", ["run"], { FAKE_STEPS: "1" });
+    await sandbox.waitFor("the restore's listing", () => sandbox.callsOf("aws", "s3api list-objects-v2").length >= 2);
+    sandbox.imds.rebalance(); // seen while the attempt restores
+    await launcher.done;
+    const started = sandbox.callsOf("docker", "run --name")[0]?.t ?? 0;
+    expect(started).toBeGreaterThan(0);
+    expect(sandbox.callsOf("aws", `s3 sync ${sandbox.runDir("checkpoints")}`).filter((c) => c.t < started)).toEqual([]);
+    watcher.child.kill("SIGKILL");
+  });
+
+  it("GIVEN a complete checkpoint left by an earlier boot whose LATEST.json update failed WHEN the next attempt starts afresh THEN the leftover never becomes LATEST.json: it would move back once training saves (soak seed 704246173)", async () => {
+    sandbox = await Sandbox.create();
+    const journal = join(sandbox.dir, "journal.jsonl");
+    sandbox.putMarker("INTERRUPTED");
+    checkpointAt(sandbox.runDir("checkpoints"), 6, 50);
+    // A fresh start (no LATEST.json); a periodic sync every 0.3 s while it saves checkpoint-1 and -2 (0.4 s per step).
+    await sandbox.run("bin/gti-launcher", ["run"], { FAKE_STEPS: "2", FAKE_STEP_SECONDS: "0.4", GTI_CHECKPOINT_INTERVAL_SECONDS: "0.3", FAKE_S3_JOURNAL: journal });
+    const named = readFileSync(journal, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as { key: string; body?: string })
+      .filter((e) => e.key.endsWith("/LATEST.json")).map((e) => (JSON.parse(e.body ?? "{}") as { checkpoint: string }).checkpoint);
+    expect(sandbox.containerEnv().RESUME_FROM).toBe("");
+    expect(named).not.toContain("checkpoint-6");
+    expect(named.at(-1)).toBe("checkpoint-2");
   });
 });

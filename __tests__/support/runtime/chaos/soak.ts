@@ -62,25 +62,32 @@ export function formatFailure(r: IterationResult): string {
 }
 
 /**
- * `iterations` iterations from `seed` (iteration i runs the sequence of iterationSeed(seed, i)), or the given seeds;
- * `log` gets a line per iteration and the failures as they happen.
+ * `iterations` iterations from `seed` (iteration i runs the sequence of iterationSeed(seed, i)), or the given seeds,
+ * `jobs` at a time (each on its own instances: nothing is shared between iterations); `log` gets a line per iteration
+ * and the failures as they happen.
  */
-export async function soak(options: { seed: number; iterations: number; seeds?: number[]; log?: (line: string) => void }): Promise<SoakSummary> {
+export async function soak(options: { seed: number; iterations: number; seeds?: number[]; jobs?: number; log?: (line: string) => void }): Promise<SoakSummary> {
   const t0 = Date.now();
   const cpu0 = cpuSeconds();
   const seeds = options.seeds ?? Array.from({ length: options.iterations }, (_, i) => iterationSeed(options.seed, i));
   const failures: IterationResult[] = [];
   let checks = 0;
-  for (const [i, seed] of seeds.entries()) {
-    const r = await runIteration(seed, i);
-    checks += r.checks;
-    if (r.violations.length) failures.push(r);
-    options.log?.(
-      r.violations.length
-        ? formatFailure(r)
-        : `iteration ${i + 1}/${seeds.length} seed ${seed}: ${r.attempts} attempt(s), ${r.checks} checks, ${(r.wallMs / 1000).toFixed(1)} s`,
-    );
-  }
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < seeds.length) {
+      const i = next++;
+      const r = await runIteration(seeds[i] as number, i);
+      checks += r.checks;
+      if (r.violations.length) failures.push(r);
+      options.log?.(
+        r.violations.length
+          ? formatFailure(r)
+          : `iteration ${i + 1}/${seeds.length} seed ${r.seed}: ${r.attempts} attempt(s), ${r.checks} checks, ${(r.wallMs / 1000).toFixed(1)} s`,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, options.jobs ?? 1) }, worker));
+  failures.sort((a, b) => a.index - b.index);
   return { iterations: seeds.length, checks, failures, wallMs: Date.now() - t0, cpuSeconds: cpuSeconds() - cpu0 };
 }
 

@@ -25,6 +25,33 @@ describe("a stop that arrives while the attempt is ending", () => {
   });
 });
 
+describe("a stop just as the container starts (the launcher holds the start lock)", () => {
+  const within = <T>(ms: number, p: Promise<T>): Promise<T | "timed out"> => Promise.race([p, new Promise<"timed out">((r) => setTimeout(() => r("timed out"), ms))]);
+
+  it("GIVEN the launcher is about to start the container WHEN systemd stops training THEN the stop ends the attempt within its budget, INTERRUPTED (soak seed 2133744013)", async () => {
+    sandbox = await Sandbox.create();
+    sandbox.rule("docker rm *", 1, "-", 1); // the launcher holds the start lock while `docker rm -f` runs
+    const launcher = sandbox.start("bin/gti-launcher", ["run"], { FAKE_RELEASE_FILE: join(sandbox.dir, "never") });
+    await sandbox.waitFor("docker rm", () => sandbox.callsOf("docker", "rm").length > 0);
+    process.kill(launcher.child.pid ?? 0, "SIGTERM");
+    const result = await within(8000, launcher.done);
+    expect(result).not.toBe("timed out");
+    expect(sandbox.marker()).toMatchObject({ status: "INTERRUPTED", reason: "service_stopped" });
+  }, 20_000);
+
+  it("GIVEN the launcher was killed before the container started WHEN ExecStopPost runs THEN it does not wait for an exit code nobody will write (soak seed 2133744013)", async () => {
+    sandbox = await Sandbox.create();
+    sandbox.rule("docker rm *", 1, "-", 1);
+    const launcher = sandbox.start("bin/gti-launcher", ["run"], { FAKE_RELEASE_FILE: join(sandbox.dir, "never") });
+    await sandbox.waitFor("docker rm", () => sandbox.callsOf("docker", "rm").length > 0);
+    expect(sandbox.killUnit(launcher)).toBeGreaterThan(0);
+    await launcher.done;
+    const post = await sandbox.run("bin/gti-launcher", ["post"], { SERVICE_RESULT: "signal" });
+    expect(post.ms).toBeLessThan(5000); // the stop budget here is 7 s; the grace 1 s
+    expect(sandbox.marker()).toMatchObject({ status: "FAILURE", reason: "launcher_signal" });
+  }, 30_000);
+});
+
 describe("a stop that arrives while the instance terminates itself", () => {
   it("GIVEN SUCCESS and the terminate call under way WHEN systemd stops training THEN the stop is refused (too late, logged), never recorded as requested after the decision (soak seed 213987204)", async () => {
     sandbox = await Sandbox.create();

@@ -216,16 +216,25 @@ stop_syncs() {
   rm -f "$STATE/sync.pgid"
 }
 
+# set_aside [NAME]: what an earlier attempt left in CHECKPOINT_DIR (all but NAME) never becomes LATEST.json (it would
+# move back once training passes it): moved to .old/, one generation kept
+set_aside() {
+  local e
+  rm -rf "$CKPT/.old"
+  for e in "$CKPT"/*; do [ ! -e "$e" ] || [ "${e##*/}" = "${1:-}" ] || { mkdir -p "$CKPT/.old" && mv "$e" "$CKPT/.old/"; }; done
+}
+
 restore_checkpoint() {
   local json name
   RESUME_FROM=
   : >"$STATE/resumed-from"
   s3x restore-outputs sync "$S3RUN/outputs/" "$OUT/" || return 1
   json=$(s3_keys "runs/$RUN_ID/checkpoints/") || return 1
-  grep -qx "runs/$RUN_ID/checkpoints/LATEST.json" <<<"$json" || { log "no complete checkpoint: fresh start"; return 0; }
+  grep -qx "runs/$RUN_ID/checkpoints/LATEST.json" <<<"$json" || { set_aside; log "no complete checkpoint: fresh start"; return 0; }
   json=$(retry resume-pointer quiet2 "$AWS" s3 cp "$S3RUN/checkpoints/LATEST.json" -) || return 1
   name=$(sed -n 's/.*"checkpoint":"\([^"]*\)".*/\1/p' <<<"$json")
   [ -n "$name" ] || { log "unreadable LATEST.json: $json"; return 1; }
+  set_aside "$name"
   echo "$(sed -n 's/.*"mtime":\([0-9.]*\).*/\1/p' <<<"$json") 1 - $name" >"$STATE/latest"
   log "resuming from checkpoint $name"
   if [[ $json == *'"type":"dir"'* ]]; then

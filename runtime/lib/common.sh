@@ -364,10 +364,11 @@ halt() {
   [ -e "$STATE/container-started" ] || return 0
   l=$(left) && [ $((l / 2)) -lt "$g" ] && g=$((l > 1 ? l / 2 : 0))
   until=$(($(now) + g + 15))
-  while [ ! -e "$STATE/container-rc" ] && [ "$(now)" -lt "$until" ]; do
+  while [ ! -s "$STATE/container-rc" ] && [ "$(now)" -lt "$until" ]; do
     if running; then
       log "stopping the training container: SIGTERM, SIGKILL after ${g}s"
       docker stop --time "$g" "$CONTAINER" >/dev/null 2>&1 || true
+    elif ! kill -0 "$(rd container.pid || rd launcher.pid || echo none)" 2>/dev/null; then break # no exit code will come
     else sleep 0.1; fi
   done
 }

@@ -96,6 +96,12 @@ describe("a spot notice that arrives while the attempt is ending", () => {
   }, 20_000);
 });
 
+/** What the watcher's drain writes first (the reason, the deadline: `seconds` from now), before it flags the stop. */
+function drainBegins(seconds: number): void {
+  writeFileSync(sandbox.path("run/gpu-training/reason"), "spot_interruption\n");
+  writeFileSync(sandbox.path("run/gpu-training/deadline"), `${Math.floor(Date.now() / 1000) + seconds}\n`);
+}
+
 describe("a spot notice while the launcher checks the marker", () => {
   it("GIVEN the marker check's first S3 call fails slowly WHEN a notice's deadline leaves no time to retry THEN INTERRUPTED, not a terminal FAILURE marker_check_failed (soak seed 238235557)", async () => {
     sandbox = await Sandbox.create();
@@ -107,6 +113,29 @@ describe("a spot notice while the launcher checks the marker", () => {
     await Promise.all([launcher.done, watcher.done]);
     expect(sandbox.marker()).toMatchObject({ status: "INTERRUPTED", reason: "spot_interruption" });
     expect(sandbox.callsOf("docker", "run")).toEqual([]);
+  });
+
+  it("GIVEN a drain that has written its deadline but not yet its flag WHEN the marker check runs out of time THEN INTERRUPTED, not FAILURE marker_check_failed (soak seed 1486870344)", async () => {
+    sandbox = await Sandbox.create();
+    sandbox.rule("aws s3api list-objects-v2 *", 1, 254, 1, "An error occurred (SlowDown)");
+    const launcher = sandbox.start("bin/gti-launcher", ["run"]);
+    await sandbox.waitFor("the marker check", () => sandbox.callsOf("aws", "s3api list-objects-v2").length > 0);
+    drainBegins(1);
+    await launcher.done;
+    expect(sandbox.marker()).toMatchObject({ status: "INTERRUPTED", reason: "spot_interruption" });
+  });
+
+  it("GIVEN a drain that has written its deadline but not yet its flag WHEN the restore runs out of time THEN INTERRUPTED, not FAILURE checkpoint_restore_failed (soak seed 1486870344)", async () => {
+    sandbox = await Sandbox.create();
+    sandbox.putMarker("INTERRUPTED");
+    checkpointAt(sandbox.s3Path(`runs/${RUN_ID}/checkpoints`), 1, 100);
+    writeFileSync(sandbox.s3Path(`runs/${RUN_ID}/checkpoints/LATEST.json`), JSON.stringify({ checkpoint: "checkpoint-1", type: "dir" }));
+    sandbox.rule("aws s3 sync s3://*/outputs/ *", 1, "-", 1); // the restore's first download takes 1 s
+    const launcher = sandbox.start("bin/gti-launcher", ["run"]);
+    await sandbox.waitFor("the restore", () => sandbox.callsOf("aws", "s3 sync s3://").length > 0);
+    drainBegins(1);
+    await launcher.done;
+    expect(sandbox.marker()).toMatchObject({ status: "INTERRUPTED", reason: "spot_interruption" });
   });
 });
 

@@ -52,6 +52,8 @@ export const NOTICE_MARKER_MIN_MS = Number(CHAOS_KNOBS.GTI_SPOT_POLL_SECONDS) * 
 /** ... and this long for the grace and the final sync too (the progress bound then applies). */
 export const NOTICE_SYNC_MIN_MS = NOTICE_MARKER_MIN_MS + 1500;
 
+/** The watcher has seen a visible notice and flagged it within a poll and this much. */
+const NOTICE_SEEN_MS = Number(CHAOS_KNOBS.GTI_SPOT_POLL_SECONDS) * 1000 + 1000;
 /** A stop's SIGTERM reaches the launcher's trap once the command it is waiting for returns: within this, surely. */
 const STOP_RECORD_MS = 2000;
 
@@ -87,9 +89,16 @@ class S3View {
   }
 
   markerPuts(from: number, to: number): (JournalEntry & { marker: MarkerBody })[] {
+    const parse = (body: string | undefined): MarkerBody => {
+      try {
+        return JSON.parse(body ?? "") as MarkerBody;
+      } catch {
+        return { status: "INVALID-JSON", reason: String(body), exit_code: null };
+      }
+    };
     return this.entries
       .filter((e) => e.op === "put" && e.t >= from && e.t <= to && MARKERS.some((m) => e.key === PREFIX + m))
-      .map((e) => ({ ...e, marker: JSON.parse(e.body ?? "{}") as MarkerBody }));
+      .map((e) => ({ ...e, marker: parse(e.body) }));
   }
 
   latestAt(t: number): string | undefined {
@@ -158,11 +167,11 @@ function allowedMarkers(p: PhaseObservation, h: Happened, markerAt: number): Set
       if (s3Outages(p).some(([a, b]) => overlaps(a, b, (h.selfExit as { t: number }).t, markerAt))) ok.add("FAILURE sync_failed");
     }
   }
-  // A SIGKILLed launcher (no stop, no notice before): FAILURE launcher_signal, documented, unless the container had
-  // already ended on its own (its exit code is the run's result).
+  // A SIGKILLed launcher (no stop, no notice the watcher could have seen before): FAILURE launcher_signal, documented,
+  // unless the container had already ended on its own (its exit code is the run's result).
   const kill = h.sigkill;
   if (before(kill) && !(h.selfExit && h.selfExit.t + 200 < (kill as number)) && !(h.stop !== undefined && h.stop < (kill as number))) {
-    if (!(h.notice && h.notice.visible < (kill as number))) ok.add("FAILURE launcher_signal");
+    if (!(h.notice && h.notice.visible + NOTICE_SEEN_MS < (kill as number))) ok.add("FAILURE launcher_signal");
   }
   return ok;
 }

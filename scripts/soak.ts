@@ -5,7 +5,7 @@
  *
  * Options: `--iterations N` (500), `--seed S` (21: iteration i runs the sequence of seed iterationSeed(S, i)),
  * `--replay SEED` (that exact sequence, printed first; `--repeat N` runs it N times: real processes interleave differently
- * from run to run, a race may need several), `--jobs N` (iterations at a time, 1; each has its own instances),
+ * from run to run, a race may need several), `--jobs N` (iterations at a time, 2; each has its own instances),
  * `--quiet` (failures and the summary only).
  */
 import { describeScenario, drawScenario } from "../__tests__/support/runtime/chaos/scenario";
@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   const summary = await soak({
     seed: option(args, "--seed", 21),
     iterations: option(args, "--iterations", 500),
-    jobs: option(args, "--jobs", 1),
+    jobs: option(args, "--jobs", 2),
     ...(replay !== undefined ? { seeds: Array.from({ length: Math.max(1, option(args, "--repeat", 1)) }, () => replay) } : {}),
     log: (line) => {
       if (!quiet || line.startsWith("FAILED")) console.log(line);

@@ -34,7 +34,7 @@ describe("chaos soak: sequences", () => {
   });
 
   it("GIVEN a failed iteration WHEN reported THEN the seed, the sequence and a one-line command to re-run it are printed", () => {
-    const text = formatFailure({ index: 3, seed: 99, attempts: 2, checks: 10, wallMs: 1, description: describeScenario(drawScenario(99)), violations: [{ invariant: "no-orphan", attempt: 1, detail: "x" }] });
+    const text = formatFailure({ index: 3, seed: 99, attempts: 2, checks: 10, byInvariant: {}, wallMs: 1, description: describeScenario(drawScenario(99)), violations: [{ invariant: "no-orphan", attempt: 1, detail: "x" }] });
     expect(text).toContain("seed 99");
     expect(text).toContain("attempt 1: ");
     expect(text).toContain(`reproduce: ${replayCommand(99)}`);

@@ -21,6 +21,8 @@ export interface Violation {
 
 export interface Verdict {
   checks: number;
+  /** Checks per invariant (how often each one was exercised). */
+  byInvariant: Partial<Record<InvariantName, number>>;
   violations: Violation[];
 }
 
@@ -127,6 +129,13 @@ function visibleAt(p: PhaseObservation, t: number): number {
   return v;
 }
 
+/** A notice the watcher saw in time, with S3 answering at the end and no reboot: the marker must make it. */
+function noticeFeasible(p: PhaseObservation, h: Happened): boolean {
+  if (!h.notice) return false;
+  const { visible, actionAt } = h.notice;
+  return actionAt - visible >= NOTICE_MARKER_MIN_MS && !s3Outages(p).some(([a, b]) => overlaps(a, b, actionAt - MARGIN_MS - RESERVE_MS - 1000, actionAt)) && h.reboot === undefined;
+}
+
 interface Happened {
   notice?: { t: number; visible: number; actionAt: number };
   stop?: number;
@@ -178,9 +187,11 @@ function allowedMarkers(p: PhaseObservation, h: Happened, markerAt: number): Set
 
 export function checkInvariants(s: Scenario, o: Observation): Verdict {
   const violations: Violation[] = [];
+  const byInvariant: Verdict["byInvariant"] = {};
   let checks = 0;
   const check = (invariant: InvariantName, ok: boolean, detail: () => string, attempt?: number) => {
     checks++;
+    byInvariant[invariant] = (byInvariant[invariant] ?? 0) + 1;
     if (!ok) violations.push({ invariant, ...(attempt !== undefined ? { attempt } : {}), detail: detail() });
   };
   const s3 = new S3View(o.journal);
@@ -215,8 +226,13 @@ export function checkInvariants(s: Scenario, o: Observation): Verdict {
 
     // One marker per finished attempt (written again by a second finalize of the attempt, it must say the same).
     check("one-marker", new Set(markers.map((m) => m.marker.status)).size <= 1, () => `attempt ${n} wrote ${markers.length} markers: ${markers.map((m) => `${m.marker.status} ${m.marker.reason}`).join(", ")}`, n);
+    const feasible = h.notice !== undefined && noticeFeasible(p, h);
     if (h.attemptOpened && ["exited", "terminated", "rebooted"].includes(p.end)) {
       check("one-marker", p.markersAtEnd.length === 1, () => `after attempt ${n} (${p.end}) S3 holds [${p.markersAtEnd.join(", ")}]`, n);
+    } else if (p.end === "reclaimed" && !feasible) {
+      // Reclaimed with too little time, a terminal marker may be in S3 before the earlier INTERRUPTED is deleted (the
+      // terminal one wins for every reader); never two terminal ones.
+      check("one-marker", p.markersAtEnd.filter((m) => m !== "INTERRUPTED").length <= 1, () => `after attempt ${n} (${p.end}) S3 holds [${p.markersAtEnd.join(", ")}]`, n);
     } else {
       check("one-marker", p.markersAtEnd.length <= 1, () => `after attempt ${n} (${p.end}) S3 holds [${p.markersAtEnd.join(", ")}]`, n);
     }
@@ -240,7 +256,6 @@ export function checkInvariants(s: Scenario, o: Observation): Verdict {
     // A notice: the marker before AWS acts, when the watcher saw it in time and S3 answers.
     if (h.notice && h.attemptOpened) {
       const { visible, actionAt } = h.notice;
-      const feasible = actionAt - visible >= NOTICE_MARKER_MIN_MS && !s3Outages(p).some(([a, b]) => overlaps(a, b, actionAt - MARGIN_MS - RESERVE_MS - 1000, actionAt)) && h.reboot === undefined;
       if (feasible) {
         const marker = s3.markerPuts(p.startedAt, actionAt)[0];
         check("notice-deadline", marker !== undefined, () => `notice seen at ${at(visible)} (AWS acts at ${at(actionAt)}): no marker before ${at(actionAt)}${markers[0] ? ` (written at ${at(markers[0].t)})` : ""}`, n);
@@ -275,7 +290,7 @@ export function checkInvariants(s: Scenario, o: Observation): Verdict {
       }
     }
   });
-  return { checks, violations };
+  return { checks, byInvariant, violations };
 }
 
 /**

@@ -4,7 +4,7 @@
  * (__tests__/runtime/chaos-soak.test.ts) and the long one, `npm run soak` (scripts/soak.ts).
  */
 import { readFileSync } from "node:fs";
-import { checkInvariants, type Violation } from "./invariants";
+import { checkInvariants, INVARIANTS, type InvariantName, type Verdict, type Violation } from "./invariants";
 import { runScenario } from "./runner";
 import { describeScenario, drawScenario, iterationSeed } from "./scenario";
 
@@ -13,6 +13,7 @@ export interface IterationResult {
   seed: number;
   attempts: number;
   checks: number;
+  byInvariant: Verdict["byInvariant"];
   violations: Violation[];
   wallMs: number;
   description: string;
@@ -21,6 +22,7 @@ export interface IterationResult {
 export interface SoakSummary {
   iterations: number;
   checks: number;
+  byInvariant: Verdict["byInvariant"];
   failures: IterationResult[];
   wallMs: number;
   /** CPU seconds of this process and the processes it waited for (the runtime scripts, stubs, trainers). */
@@ -45,6 +47,7 @@ export async function runIteration(seed: number, index = 0): Promise<IterationRe
     seed,
     attempts: observation.phases.length,
     checks: verdict.checks,
+    byInvariant: verdict.byInvariant,
     violations: verdict.violations,
     wallMs: observation.wallMs,
     description: describeScenario(scenario),
@@ -73,11 +76,13 @@ export async function soak(options: { seed: number; iterations: number; seeds?: 
   const failures: IterationResult[] = [];
   let checks = 0;
   let next = 0;
+  const byInvariant: Verdict["byInvariant"] = {};
   const worker = async (): Promise<void> => {
     while (next < seeds.length) {
       const i = next++;
       const r = await runIteration(seeds[i] as number, i);
       checks += r.checks;
+      for (const [name, n] of Object.entries(r.byInvariant)) byInvariant[name as InvariantName] = (byInvariant[name as InvariantName] ?? 0) + n;
       if (r.violations.length) failures.push(r);
       options.log?.(
         r.violations.length
@@ -88,12 +93,14 @@ export async function soak(options: { seed: number; iterations: number; seeds?: 
   };
   await Promise.all(Array.from({ length: Math.max(1, options.jobs ?? 1) }, worker));
   failures.sort((a, b) => a.index - b.index);
-  return { iterations: seeds.length, checks, failures, wallMs: Date.now() - t0, cpuSeconds: cpuSeconds() - cpu0 };
+  return { iterations: seeds.length, checks, byInvariant, failures, wallMs: Date.now() - t0, cpuSeconds: cpuSeconds() - cpu0 };
 }
 
 export function formatSummary(s: SoakSummary): string {
+  const per = (Object.keys(INVARIANTS) as InvariantName[]).map((name) => `${name} ${s.byInvariant[name] ?? 0}`).join(", ");
   return (
     `chaos soak: ${s.iterations} iterations, ${s.checks} invariant checks, ${s.failures.length} failed iteration(s), ` +
-    `${s.failures.reduce((n, f) => n + f.violations.length, 0)} violation(s); wall ${(s.wallMs / 1000).toFixed(1)} s, CPU ${s.cpuSeconds.toFixed(1)} s`
+    `${s.failures.reduce((n, f) => n + f.violations.length, 0)} violation(s); wall ${(s.wallMs / 1000).toFixed(1)} s, CPU ${s.cpuSeconds.toFixed(1)} s\n` +
+    `  checks per invariant: ${per}`
   );
 }

@@ -278,14 +278,15 @@ export function checkInvariants(s: Scenario, o: Observation): Verdict {
       const expected = s3.latestAt(start.t) ?? "-";
       const [, resumed = "", verdict = ""] = start.fields;
       check("resume-latest", resumed === expected && verdict !== "corrupt", () => `attempt ${n} resumed from ${resumed} (${verdict}); LATEST.json named ${expected}`, n);
-      const prev = o.phases[i - 1];
+      // The last earlier attempt that trained: what it reached, and whether its end left time and S3 to save it.
+      const prev = o.phases.slice(0, i).reverse().find((q) => q.trainer.some((e) => e.event === "start"));
       if (prev && resumed !== "-") {
         const bound = progressBound(s, prev, happened(prev));
         const steps = prev.trainer.filter((e) => e.event === "step").map((e) => Number(e.fields[0]));
         const reached = Math.max(...steps, Number(prev.trainer.find((e) => e.event === "start")?.fields[0] ?? 0));
         const lost = reached - stepOf(resumed);
         if (bound !== undefined) {
-          check("progress-lost", lost <= bound, () => `attempt ${n} resumed at step ${stepOf(resumed)}, attempt ${n - 1} reached ${reached}: ${lost} steps lost, bound ${bound}`, n);
+          check("progress-lost", lost <= bound, () => `attempt ${n} resumed at step ${stepOf(resumed)}, attempt ${prev.index + 1} reached ${reached}: ${lost} steps lost, bound ${bound}`, n);
         }
       }
     }

@@ -305,8 +305,9 @@ function progressBound(s: Scenario, p: PhaseObservation, h: Happened): number | 
   const ends = [h.stop, h.reboot, h.sigkill, h.selfExit?.t, h.notice?.visible].filter((t): t is number => t !== undefined);
   const from = ends.length ? Math.min(...ends) : p.endedAt;
   if (s3Outages(p).some(([a, b]) => overlaps(a, b, from - 1000, p.endedAt))) return undefined;
-  if (h.notice && h.notice.visible <= from) {
-    if (s.trainer.huge || h.notice.actionAt - h.notice.visible < NOTICE_SYNC_MIN_MS) return undefined;
+  // A notice before the attempt ended (its deadline bounds every upload from then on): AWS's time must have sufficed.
+  if (h.notice && h.notice.t < p.endedAt) {
+    if (s.trainer.huge || h.notice.actionAt - from < NOTICE_SYNC_MIN_MS) return undefined;
   }
   const every = s.trainer.every;
   return s.trainer.save === "inplace" ? 3 * every + Math.ceil(2.2 / s.trainer.stepSeconds) : 2 * every;

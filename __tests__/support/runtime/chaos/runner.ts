@@ -8,7 +8,7 @@
  * gone, ExecStopPost (`gti-launcher post`, SERVICE_RESULT) runs, then what is left of the unit is SIGKILLed. A spot
  * notice's action time reclaims the instance: every process of it is SIGKILLed at that moment.
  */
-import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { RUN_ID, type Running, Sandbox, STUBS_DIR } from "../sandbox";
 import type { EventSpec, PhaseSpec, Scenario } from "./scenario";
@@ -417,6 +417,40 @@ class Phase {
   }
 }
 
+/**
+ * The stubs journal an S3 write right after it (an instance killed in between leaves the object unjournaled): after each
+ * attempt, what S3 holds under the run and the journal does not say is journaled at that moment (`synthetic`).
+ */
+function reconcile(journal: string, s3: string, t: number): void {
+  const state = new Map<string, number>();
+  for (const line of readLines(journal).lines) {
+    const e = JSON.parse(line) as JournalEntry;
+    if (e.op === "rm") state.delete(e.key);
+    else state.set(e.key, e.size);
+  }
+  const prefix = `outputs-bucket/runs/${RUN_ID}/`;
+  const present = new Set(Sandbox.files(join(s3, prefix)).map((f) => prefix + f));
+  const out: string[] = [];
+  for (const key of present) {
+    const size = statSync(join(s3, key)).size;
+    if (state.get(key) === size && !/(LATEST\.json|SUCCESS|FAILURE|INTERRUPTED)$/.test(key)) continue;
+    const body = /(LATEST\.json|SUCCESS|FAILURE|INTERRUPTED)$/.test(key) ? readFileSync(join(s3, key), "utf8").trimEnd() : undefined; // as the stub's $(<file)
+    if (state.get(key) === size && body !== undefined && lastBody(journal, key) === body) continue;
+    out.push(JSON.stringify({ t: t / 1000, op: "put", key, size, ...(body !== undefined ? { body } : {}), synthetic: true }));
+  }
+  for (const key of state.keys()) if (key.startsWith(prefix) && !present.has(key)) out.push(JSON.stringify({ t: t / 1000, op: "rm", key, size: 0, synthetic: true }));
+  if (out.length) appendFileSync(journal, `${out.join("\n")}\n`);
+}
+
+function lastBody(journal: string, key: string): string | undefined {
+  let body: string | undefined;
+  for (const line of readLines(journal).lines) {
+    const e = JSON.parse(line) as JournalEntry;
+    if (e.key === key) body = e.op === "rm" ? undefined : e.body;
+  }
+  return body;
+}
+
 /** Runs the scenario: its attempts in order, on the same or a replacement instance, until the run ends. */
 export async function runScenario(s: Scenario): Promise<Observation> {
   const t0 = Date.now();
@@ -438,6 +472,7 @@ export async function runScenario(s: Scenario): Promise<Observation> {
       const env = { ...CHAOS_KNOBS, FAKE_S3_JOURNAL: journal, ...trainerEnv(s, spec) };
       const phase: Phase = new Phase(sb, env, spec, Date.now(), sameInstance ? notice : undefined);
       const end = await phase.run();
+      reconcile(journal, first.s3, Date.now());
       const obs = phase.observe(index, instanceId(sandboxes.indexOf(sb)), sameInstance, end);
       phases.push(obs);
       const markers = first.markers(RUN_ID);

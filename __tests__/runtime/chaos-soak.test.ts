@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { formatSummary, soak } from "../support/runtime/chaos/soak";
 
 /** Each iteration runs 1-4 real attempts (about 1.5 s of CPU): this many keep the short soak near 10 s of CPU. */
-export const SHORT_SOAK_ITERATIONS = 8;
+const SHORT_SOAK_ITERATIONS = 8;
 
 const env = (name: string, fallback: number): number => {
   const v = process.env[name];

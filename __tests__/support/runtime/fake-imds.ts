@@ -37,7 +37,7 @@ export class FakeImds {
   private readonly values = new Map<string, string>();
   private readonly files = new Map<string, Buffer>();
   private readonly server: Server;
-  private faulty: { mode: "401" | "slow"; untilMs: number; delayMs: number } | undefined;
+  private readonly faults: { mode: "401" | "slow"; untilMs: number; delayMs: number }[] = [];
 
   private constructor(options: FakeImdsOptions) {
     this.set("meta-data/instance-id", options.instanceId ?? "i-0123456789abcdef0");
@@ -92,10 +92,10 @@ export class FakeImds {
 
   /**
    * Until `untilMs` (epoch ms) the service misbehaves: "401" refuses every GET under /latest/ (valid token or not), "slow"
-   * answers everything `delayMs` late (past the client's timeout: the request fails).
+   * answers everything `delayMs` late (past the client's timeout: the request fails). Faults add up.
    */
   fault(mode: "401" | "slow", untilMs: number, delayMs = 0): void {
-    this.faulty = { mode, untilMs, delayMs };
+    this.faults.push({ mode, untilMs, delayMs });
   }
 
   /** GETs that were refused for a missing or invalid token. */
@@ -109,12 +109,13 @@ export class FakeImds {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
-    const fault = this.faulty !== undefined && Date.now() < this.faulty.untilMs ? this.faulty : undefined;
-    if (fault?.mode === "slow") {
-      setTimeout(() => this.answer(req, res, false), fault.delayMs);
+    const refused = () => this.faults.some((f) => f.mode === "401" && Date.now() < f.untilMs);
+    const slow = this.faults.find((f) => f.mode === "slow" && Date.now() < f.untilMs);
+    if (slow) {
+      setTimeout(() => this.answer(req, res, refused()), slow.delayMs);
       return;
     }
-    this.answer(req, res, fault?.mode === "401");
+    this.answer(req, res, refused());
   }
 
   private answer(req: IncomingMessage, res: ServerResponse, refuse: boolean): void {

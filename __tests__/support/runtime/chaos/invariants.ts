@@ -54,6 +54,8 @@ export const NOTICE_MARKER_MIN_MS = Number(CHAOS_KNOBS.GTI_SPOT_POLL_SECONDS) * 
 /** ... and this long for the grace and the final sync too (the progress bound then applies). */
 export const NOTICE_SYNC_MIN_MS = NOTICE_MARKER_MIN_MS + 1500;
 
+/** An IMDS read's retries: each times out (GTI_IMDS_TIMEOUT) and waits 0.2 s. */
+const IMDS_RETRY_SPAN_MS = Number(CHAOS_KNOBS.GTI_IMDS_RETRIES) * (Number(CHAOS_KNOBS.GTI_IMDS_TIMEOUT) + 0.2) * 1000;
 /** The watcher has seen a visible notice and flagged it within a poll and this much. */
 const NOTICE_SEEN_MS = Number(CHAOS_KNOBS.GTI_SPOT_POLL_SECONDS) * 1000 + 1000;
 /** A stop's SIGTERM reaches the launcher's trap once the command it is waiting for returns: within this, surely. */
@@ -121,10 +123,15 @@ function s3Outages(p: PhaseObservation): [number, number][] {
   return p.fired.flatMap((f) => (f.event.kind === "s3" && f.event.mode !== "slow" && f.until ? [[f.t, f.until] as [number, number]] : []));
 }
 
-/** When the watcher could first see a notice posted at `t`: after the IMDS faults covering it. */
-function visibleAt(p: PhaseObservation, t: number): number {
+/**
+ * When the watcher could first see a notice posted at `t`: after the IMDS faults covering it; `late`: at the latest (a
+ * slow fault also delays the client's timed-out retries begun inside it).
+ */
+function visibleAt(p: PhaseObservation, t: number, late = false): number {
   let v = t;
-  const windows = p.fired.flatMap((f) => (f.event.kind === "imds" && f.until ? [[f.t, f.until] as const] : [])).sort((a, b) => a[0] - b[0]);
+  const windows = p.fired
+    .flatMap((f) => (f.event.kind === "imds" && f.until ? [[f.t, f.until + (late && f.event.mode === "slow" ? IMDS_RETRY_SPAN_MS : 0)] as const] : []))
+    .sort((a, b) => a[0] - b[0]);
   for (const [from, until] of windows) if (from <= v && until > v) v = until;
   return v;
 }
@@ -132,12 +139,13 @@ function visibleAt(p: PhaseObservation, t: number): number {
 /** A notice the watcher saw in time, with S3 answering at the end and no reboot: the marker must make it. */
 function noticeFeasible(p: PhaseObservation, h: Happened): boolean {
   if (!h.notice) return false;
-  const { visible, actionAt } = h.notice;
-  return actionAt - visible >= NOTICE_MARKER_MIN_MS && !s3Outages(p).some(([a, b]) => overlaps(a, b, actionAt - MARGIN_MS - RESERVE_MS - 1000, actionAt)) && h.reboot === undefined;
+  const { seen, actionAt } = h.notice;
+  return actionAt - seen >= NOTICE_MARKER_MIN_MS && !s3Outages(p).some(([a, b]) => overlaps(a, b, actionAt - MARGIN_MS - RESERVE_MS - 1000, actionAt)) && h.reboot === undefined;
 }
 
 interface Happened {
-  notice?: { t: number; visible: number; actionAt: number };
+  /** visible: the earliest the watcher could see it; seen: the latest it surely could. */
+  notice?: { t: number; visible: number; seen: number; actionAt: number };
   stop?: number;
   reboot?: number;
   sigkill?: number;
@@ -150,7 +158,7 @@ function happened(p: PhaseObservation): Happened {
   const first = (kind: FiredEvent["event"]["kind"]) => p.fired.find((f) => f.effective && f.event.kind === kind);
   const notice = first("notice");
   const h: Happened = { attemptOpened: p.aws.some((c) => c.line.startsWith(`aws s3 sync s3://${PREFIX}outputs/`)) };
-  if (notice?.actionAt !== undefined) h.notice = { t: notice.t, visible: visibleAt(p, notice.t), actionAt: notice.actionAt };
+  if (notice?.actionAt !== undefined) h.notice = { t: notice.t, visible: visibleAt(p, notice.t), seen: visibleAt(p, notice.t, true), actionAt: notice.actionAt };
   const stop = first("stop");
   if (stop) h.stop = stop.t;
   const reboot = first("reboot");
@@ -180,7 +188,7 @@ function allowedMarkers(p: PhaseObservation, h: Happened, markerAt: number): Set
   // unless the container had already ended on its own (its exit code is the run's result).
   const kill = h.sigkill;
   if (before(kill) && !(h.selfExit && h.selfExit.t + 200 < (kill as number)) && !(h.stop !== undefined && h.stop < (kill as number))) {
-    if (!(h.notice && h.notice.visible + NOTICE_SEEN_MS < (kill as number))) ok.add("FAILURE launcher_signal");
+    if (!(h.notice && h.notice.seen + NOTICE_SEEN_MS < (kill as number))) ok.add("FAILURE launcher_signal");
   }
   return ok;
 }
@@ -302,7 +310,7 @@ export function checkInvariants(s: Scenario, o: Observation): Verdict {
  */
 function progressBound(s: Scenario, p: PhaseObservation, h: Happened): number | undefined {
   if (p.end === "capped" || p.posts.some((x) => x.timedOut)) return undefined;
-  const ends = [h.stop, h.reboot, h.sigkill, h.selfExit?.t, h.notice?.visible].filter((t): t is number => t !== undefined);
+  const ends = [h.stop, h.reboot, h.sigkill, h.selfExit?.t, h.notice?.seen].filter((t): t is number => t !== undefined);
   const from = ends.length ? Math.min(...ends) : p.endedAt;
   if (s3Outages(p).some(([a, b]) => overlaps(a, b, from - 1000, p.endedAt))) return undefined;
   // A notice before the attempt ended (its deadline bounds every upload from then on): AWS's time must have sufficed.

@@ -217,16 +217,25 @@ stop_syncs() {
   rm -f "$STATE/sync.pgid"
 }
 
+# set_aside [NAME]: what an earlier attempt left in CHECKPOINT_DIR (all but NAME) never becomes LATEST.json (it would
+# move back once training passes it): moved to .old/, one generation kept
+set_aside() {
+  local e
+  rm -rf "$CKPT/.old"
+  for e in "$CKPT"/*; do [ ! -e "$e" ] || [ "${e##*/}" = "${1:-}" ] || { mkdir -p "$CKPT/.old" && mv "$e" "$CKPT/.old/"; }; done
+}
+
 restore_checkpoint() {
   local json name
   RESUME_FROM=
   : >"$STATE/resumed-from"
   s3x restore-outputs sync "$S3RUN/outputs/" "$OUT/" || return 1
   json=$(s3_keys "runs/$RUN_ID/checkpoints/") || return 1
-  grep -qx "runs/$RUN_ID/checkpoints/LATEST.json" <<<"$json" || { log "no complete checkpoint: fresh start"; return 0; }
+  grep -qx "runs/$RUN_ID/checkpoints/LATEST.json" <<<"$json" || { set_aside; log "no complete checkpoint: fresh start"; return 0; }
   json=$(retry resume-pointer quiet2 "$AWS" s3 cp "$S3RUN/checkpoints/LATEST.json" -) || return 1
   name=$(sed -n 's/.*"checkpoint":"\([^"]*\)".*/\1/p' <<<"$json")
   [ -n "$name" ] || { log "unreadable LATEST.json: $json"; return 1; }
+  set_aside "$name"
   echo "$(sed -n 's/.*"mtime":\([0-9.]*\).*/\1/p' <<<"$json") 1 - $name" >"$STATE/latest"
   log "resuming from checkpoint $name"
   if [[ $json == *'"type":"dir"'* ]]; then
@@ -288,11 +297,13 @@ write_marker() { # SUCCESS/FAILURE supersede INTERRUPTED (terminal runs never ru
 
 # finalize KIND EXIT_CODE REASON: once per attempt, whoever comes first; the marker last. -> "KIND FAILED-UPLOADS".
 # An in-flight early sync is killed (this one does it all); after a non-zero exit the newest checkpoint is suspect.
+# The first decision stands: a finalize killed midway is finished by the next one (post, the watcher) as it began.
 finalize() {
   local kind=$1 rc=$2 reason=$3 settle=0 failed from x=""
   exec 8>"$STATE/finalize.lock"
   flock 8
   if [ ! -s "$STATE/finalized" ]; then
+    if [ -s "$STATE/ending" ]; then read -r kind rc reason <"$STATE/ending"; else echo "$kind $rc $reason" >"$STATE/ending"; fi
     touch "$STATE/sync-report"
     from=$(($(wc -l <"$STATE/sync-report") + 1))
     stop_syncs
@@ -305,12 +316,15 @@ finalize() {
     log "attempt ended: $kind (exit code $rc, $reason)"
     retry logs upload_logs || true
     failed=$(tail -n "+$from" "$STATE/sync-report" | awk '$3 == "failed" { printf "%s%s", s, $1; s = "," }')
-    [ -n "$failed" ] && [ "$kind" = SUCCESS ] && kind=FAILURE reason=sync_failed
+    if [ -n "$failed" ] && [ "$kind" = SUCCESS ] && [ ! -e "$STATE/decided" ]; then # not in S3: cut by a notice? run again
+      if [ -e "$STATE/interrupted" ]; then kind=INTERRUPTED reason=$(rd reason); else kind=FAILURE reason=sync_failed; fi
+    fi
+    echo "$kind $rc $reason" >"$STATE/ending" && : >"$STATE/decided" # the marker's: a finalize after this one writes it
     pending "$failed" >"$STATE/pending"
     if leader; then write_marker "$kind" "$rc" "$reason" || failed+="${failed:+,}marker"
     else log "node rank $(rd rank): no marker, rank 0 writes it"; fi
-    upload_logs || true
     echo "$kind $failed" >"$STATE/finalized"
+    upload_logs || true
   fi
   exec 8>&-
 }
@@ -330,8 +344,10 @@ finish() { # finish KIND RC REASON: finalize, then shut down if the outcome says
 open_attempt() { [ -e "$STATE/attempt" ] && [ ! -s "$STATE/finalized" ]; }
 exit_code() { rd container-rc || echo null; }
 
-maybe_shutdown() { # KIND FAILED-UPLOADS: only after SUCCESS/FAILURE with everything in S3
+maybe_shutdown() { # KIND FAILED-UPLOADS: only after SUCCESS/FAILURE with everything in S3, never during a stop
   case $1 in SUCCESS | FAILURE) ;; *) return 0 ;; esac
+  (flock 9 && [ ! -e "$STATE/stop-requested" ] && : >"$STATE/terminating") 9>"$STATE/start.lock" ||
+    { log "a stop was requested: staying up"; return 0; } # halt flags a stop under the same lock: one wins
   [ -z "$2" ] || { log "NOT shutting down: $2 not in S3, the data is still here"; return 0; }
   [ "$GTI_AUTO_SHUTDOWN" = true ] || { log "GTI_AUTO_SHUTDOWN=$GTI_AUTO_SHUTDOWN: staying up"; return 0; }
   mode_shutdown
@@ -343,15 +359,17 @@ running() { [ "$(docker inspect -f '{{.State.Running}}' "$CONTAINER" 2>/dev/null
 # The grace is at most half the time left, the other half is the final sync's.
 halt() {
   local until g=$GRACE l
-  (flock 9 && { [ -e "$STATE/$1" ] || echo "$2" >"$STATE/$1"; }) 9>"$STATE/start.lock"
+  (flock 9 && { [ -e "$STATE/$1" ] || [ -e "$STATE/terminating" ] || echo "$2" >"$STATE/$1"; }) 9>"$STATE/start.lock"
+  [ ! -e "$STATE/terminating" ] || log "the instance is terminating: $2 comes too late"
   stop_deadline
   [ -e "$STATE/container-started" ] || return 0
   l=$(left) && [ $((l / 2)) -lt "$g" ] && g=$((l > 1 ? l / 2 : 0))
   until=$(($(now) + g + 15))
-  while [ ! -e "$STATE/container-rc" ] && [ "$(now)" -lt "$until" ]; do
+  while [ ! -s "$STATE/container-rc" ] && [ "$(now)" -lt "$until" ]; do
     if running; then
       log "stopping the training container: SIGTERM, SIGKILL after ${g}s"
       docker stop --time "$g" "$CONTAINER" >/dev/null 2>&1 || true
+    elif ! kill -0 "$(rd container.pid || rd launcher.pid || echo none)" 2>/dev/null; then break # no exit code will come
     else sleep 0.1; fi
   done
 }

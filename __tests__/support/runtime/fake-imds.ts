@@ -37,6 +37,7 @@ export class FakeImds {
   private readonly values = new Map<string, string>();
   private readonly files = new Map<string, Buffer>();
   private readonly server: Server;
+  private readonly faults: { mode: "401" | "slow"; untilMs: number; delayMs: number }[] = [];
 
   private constructor(options: FakeImdsOptions) {
     this.set("meta-data/instance-id", options.instanceId ?? "i-0123456789abcdef0");
@@ -89,6 +90,14 @@ export class FakeImds {
     this.tokens.clear();
   }
 
+  /**
+   * Until `untilMs` (epoch ms) the service misbehaves: "401" refuses every GET under /latest/ (valid token or not), "slow"
+   * answers everything `delayMs` late (past the client's timeout: the request fails). Faults add up.
+   */
+  fault(mode: "401" | "slow", untilMs: number, delayMs = 0): void {
+    this.faults.push({ mode, untilMs, delayMs });
+  }
+
   /** GETs that were refused for a missing or invalid token. */
   get rejected(): ImdsRequest[] {
     return this.requests.filter((r) => r.status === 401);
@@ -100,6 +109,16 @@ export class FakeImds {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    const refused = () => this.faults.some((f) => f.mode === "401" && Date.now() < f.untilMs);
+    const slow = this.faults.find((f) => f.mode === "slow" && Date.now() < f.untilMs);
+    if (slow) {
+      setTimeout(() => this.answer(req, res, refused()), slow.delayMs);
+      return;
+    }
+    this.answer(req, res, refused());
+  }
+
+  private answer(req: IncomingMessage, res: ServerResponse, refuse: boolean): void {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     const reply = (status: number, body = ""): void => {
       this.requests.push({ method: req.method ?? "", path, status, at: Date.now() });
@@ -118,6 +137,7 @@ export class FakeImds {
       return reply(200, token);
     }
     if (req.method !== "GET" || !path.startsWith("/latest/")) return reply(405);
+    if (refuse) return reply(401);
     const token = req.headers["x-aws-ec2-metadata-token"];
     const expiry = typeof token === "string" ? this.tokens.get(token) : undefined;
     if (expiry === undefined || expiry < Date.now()) return reply(401);

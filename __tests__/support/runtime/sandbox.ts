@@ -287,12 +287,13 @@ export class Sandbox {
 
   /**
    * Makes the next `times` calls matching `glob` (on "cmd args...") fail with `exitCode` (or "-" for only the delay),
-   * after `delaySeconds`. `times` "*" = always.
+   * after `delaySeconds`. `times` "*" = always. `window` ([from, until] epoch ms): only calls starting then, and the
+   * delay "@end" lasts until the window's end (a call that hangs).
    */
-  rule(glob: string, times: number | "*", exitCode: number | "-", delaySeconds = 0, message = "simulated failure"): void {
+  rule(glob: string, times: number | "*", exitCode: number | "-", delaySeconds: number | "@end" = 0, message = "simulated failure", window?: readonly [number, number]): void {
     const file = join(this.state, "rules");
     const previous = existsSync(file) ? readFileSync(file, "utf8") : "";
-    writeFileSync(file, `${previous}${glob}\t${times}\t${exitCode}\t${delaySeconds}\t${message}\n`);
+    writeFileSync(file, `${previous}${glob}\t${times}\t${exitCode}\t${delaySeconds}\t${message}${window ? `\t${window[0]}-${window[1]}` : ""}\n`);
   }
 
   /** Writes a file under GTI_ROOT (path relative to it). */
@@ -412,6 +413,35 @@ export class Sandbox {
     return Sandbox.killWhere((environ) => own !== "" && environ.includes(own));
   }
 
+  /** Sends `signal` to every process of the unit named at {@link start} (also after its main process is gone). */
+  signalUnit(unit: string, signal: NodeJS.Signals = "SIGKILL"): number {
+    const own = `GTI_TEST_UNIT=${this.dir}:${unit}`;
+    return Sandbox.killWhere((environ) => environ.includes(own), signal);
+  }
+
+  /**
+   * The instance disappears: every process of this sandbox (units, their process groups, the container) is SIGKILLed,
+   * again until none is left (a process may fork while the first pass runs).
+   */
+  killInstance(): number {
+    let total = 0;
+    for (let pass = 0; pass < 10; pass++) {
+      const killed = Sandbox.killWhere((environ) => this.ownProcess(environ));
+      if (killed === 0) break;
+      total += killed;
+    }
+    return total;
+  }
+
+  /** Signals the (fake) training container's processes (0: only counts them); returns how many. */
+  signalContainer(signal: NodeJS.Signals | 0): number {
+    return Sandbox.killWhere((environ) => environ.includes(`HOME=${this.state}`), signal);
+  }
+
+  private ownProcess(environ: string[]): boolean {
+    return environ.includes(`STUB_STATE=${this.state}`) || environ.includes(`HOME=${this.state}`) || environ.some((e) => e.startsWith(`GTI_TEST_UNIT=${this.dir}:`));
+  }
+
   /** The NUL-separated environment of a process ([] when it is gone or not ours). */
   private static environOf(pid: number): string[] {
     try {
@@ -421,15 +451,15 @@ export class Sandbox {
     }
   }
 
-  /** SIGKILLs every process whose environment matches; returns how many. */
-  private static killWhere(match: (environ: string[]) => boolean): number {
+  /** Signals (SIGKILL) every process whose environment matches; returns how many. */
+  private static killWhere(match: (environ: string[]) => boolean, signal: NodeJS.Signals | 0 = "SIGKILL"): number {
     let killed = 0;
     for (const entry of readdirSync("/proc")) {
       const pid = Number(entry);
       if (!Number.isInteger(pid) || pid === process.pid) continue;
       if (!match(Sandbox.environOf(pid))) continue;
       try {
-        process.kill(pid, "SIGKILL");
+        process.kill(pid, signal);
         killed++;
       } catch {
         // gone meanwhile
@@ -460,7 +490,7 @@ export class Sandbox {
       }
     }
     // And what left those groups (process groups of their own: early syncs, `timeout`, the fake container).
-    Sandbox.killWhere((environ) => environ.includes(`STUB_STATE=${this.state}`) || environ.includes(`HOME=${this.state}`) || environ.some((e) => e.startsWith(`GTI_TEST_UNIT=${this.dir}:`)));
+    this.killInstance();
     await this.imds.close();
     rmSync(this.dir, { recursive: true, force: true });
   }

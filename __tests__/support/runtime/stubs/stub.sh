@@ -3,7 +3,11 @@
 # mdadm, mkfs.ext4, mount, mountpoint, lsblk, blkid, dpkg, nvidia-ctk, iptables, amazon-cloudwatch-agent-ctl), selected by
 # $STUB_NAME. Every call is appended to $STUB_STATE/calls.jsonl ({t, cmd, args, env}). Rules in $STUB_STATE/rules
 # simulate failures and timings: lines "<glob on 'cmd args'>\t<times|*>\t<exit code|->\t<delay s>\t<stderr>"; the
-# first matching rule with times left applies (exit code "-" = only the delay, then the normal behaviour).
+# first matching rule with times left applies (exit code "-" = only the delay, then the normal behaviour). An optional
+# sixth field "<from>-<until>" (epoch ms) limits a rule to the calls starting in that window, and the delay "@end" waits
+# until the window's end (a call that hangs, then fails); applied rules are logged to $STUB_STATE/faults.jsonl.
+# $FAKE_S3_BYTES_PER_SECOND throttles S3 copies; $FAKE_S3_JOURNAL, when set, gets a line per S3 write or delete
+# ({t, op, key, size, body: the content of LATEST.json and markers}).
 # "S3" is the directory $FAKE_S3 (s3://bucket/key = $FAKE_S3/bucket/key); `aws s3 sync/cp` really copy files, and
 # `s3api put-object --if-none-match '*'` is create-only. `aws autoscaling ...` and `aws ec2 describe-instances` act on
 # the fleet in $FAKE_AWS_WORLD (fake-aws.cjs). `aws sts assume-role` returns new keys on every call (AccessKeyId
@@ -28,27 +32,52 @@ record() {
 }
 
 apply_rules() {
-  local line="$name $*" out="" matched="" glob times code delay msg fd
+  local line="$name $*" out="" matched="" changed="" glob times code delay msg window fd now=${EPOCHREALTIME/./}
   [ -s "$S/rules" ] || return 0
+  now=${now:0:13}
   exec {fd}>>"$S/rules.lock"
   flock "$fd"
-  while IFS=$'\t' read -r glob times code delay msg; do
+  while IFS=$'\t' read -r glob times code delay msg window; do
     # shellcheck disable=SC2053 # the rule is a glob on purpose
-    if [ -z "$matched" ] && [ "$times" != 0 ] && [[ $line == $glob ]]; then
-      matched="$code"$'\t'"$delay"$'\t'"${msg:-stub failure}"
-      [ "$times" = '*' ] || times=$((times - 1))
+    if [ -z "$matched" ] && [ "$times" != 0 ] && [[ $line == $glob ]] &&
+      { [ -z "$window" ] || { [ "$now" -ge "${window%-*}" ] && [ "$now" -lt "${window#*-}" ]; }; }; then
+      matched="$code"$'\t'"$delay"$'\t'"${msg:-stub failure}"$'\t'"${window#*-}"
+      [ "$times" = '*' ] || times=$((times - 1)) changed=1
     fi
-    out+="$glob"$'\t'"$times"$'\t'"$code"$'\t'"$delay"$'\t'"$msg"$'\n'
+    out+="$glob"$'\t'"$times"$'\t'"$code"$'\t'"$delay"$'\t'"$msg"${window:+$'\t'$window}$'\n'
   done <"$S/rules"
-  printf '%s' "$out" >"$S/rules"
+  [ -z "$changed" ] || printf '%s' "$out" >"$S/rules" # only counted rules change: the tests append "*" rules any time
   exec {fd}>&-
   [ -n "$matched" ] || return 0
-  IFS=$'\t' read -r code delay msg <<<"$matched"
+  IFS=$'\t' read -r code delay msg window <<<"$matched"
+  jstr "$line" && printf '{"t":%s,"call":%s,"code":"%s","delay":"%s"}\n' "$now" "$J" "$code" "$delay" >>"$S/faults.jsonl"
+  if [ "$delay" = @end ]; then
+    delay=$((window - now)) && printf -v delay '%d.%03d' $((delay / 1000)) $((delay % 1000))
+  fi
   sleep "$delay"
   if [ "$code" != - ]; then
     echo "$msg" >&2
     exit "$code"
   fi
+}
+
+# journal OP HOST-PATH: a write (put) or delete (rm) in the fake S3, for the chaos soak's invariants
+journal() {
+  local key=${2#"$FAKE_S3"/} size=0 body=""
+  [ -n "${FAKE_S3_JOURNAL:-}" ] && [ "$key" != "$2" ] || return 0
+  key=${key//\/\//\/}
+  [ "$1" = rm ] || size=$(stat -c %s "$2")
+  case ${key##*/} in LATEST.json | SUCCESS | FAILURE | INTERRUPTED) [ "$1" = rm ] || { jstr "$(<"$2")" && body=,\"body\":$J; } ;; esac
+  jstr "$key"
+  printf '{"t":%s,"op":"%s","key":%s,"size":%s%s}\n' "$EPOCHREALTIME" "$1" "$J" "$size" "$body" >>"$FAKE_S3_JOURNAL"
+}
+
+# throttle FILE: the time a copy of FILE takes at $FAKE_S3_BYTES_PER_SECOND
+throttle() {
+  local ms
+  [ -n "${FAKE_S3_BYTES_PER_SECOND:-}" ] || return 0
+  ms=$(($(stat -c %s "$1") * 1000 / FAKE_S3_BYTES_PER_SECOND))
+  [ "$ms" -lt 10 ] || sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
 }
 
 path() { case $1 in s3://*) echo "$FAKE_S3/${1#s3://}" ;; *) echo "$1" ;; esac; }
@@ -71,7 +100,8 @@ s3_sync() {
     done
     if [ ! -e "$dst/$rel" ] || [ "$src/$rel" -nt "$dst/$rel" ] || [ "$src/$rel" -ot "$dst/$rel" ]; then
       [[ $rel == */* ]] && mkdir -p "$dst/${rel%/*}"
-      cp -p "$src/$rel" "$dst/$rel.stub$$" && mv -f "$dst/$rel.stub$$" "$dst/$rel" # S3 puts are atomic
+      throttle "$src/$rel"
+      cp -p "$src/$rel" "$dst/$rel.stub$$" && mv -f "$dst/$rel.stub$$" "$dst/$rel" && journal put "$dst/$rel" # S3 puts are atomic
       [ -n "$quiet" ] || echo "upload: $src/$rel to $dst/$rel"
     fi
   done < <(cd "$src" && find . -type f -printf '%P\n' | sort)
@@ -79,11 +109,12 @@ s3_sync() {
 
 s3_cp() {
   local src=$1 dst=$2
-  if [ "$src" = - ]; then mkdir -p "$(dirname "$(path "$dst")")" && cat >"$(path "$dst").stub$$" && mv -f "$(path "$dst").stub$$" "$(path "$dst")"; return; fi
+  if [ "$src" = - ]; then mkdir -p "$(dirname "$(path "$dst")")" && cat >"$(path "$dst").stub$$" && mv -f "$(path "$dst").stub$$" "$(path "$dst")" && journal put "$(path "$dst")"; return; fi
   [ -f "$(path "$src")" ] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key \"$src\" does not exist" >&2; return 1; }
   if [ "$dst" = - ]; then cat "$(path "$src")"; return; fi
   [[ $dst == */ ]] && dst+=${src##*/}
-  mkdir -p "$(dirname "$(path "$dst")")" && cp -p "$(path "$src")" "$(path "$dst").stub$$" && mv -f "$(path "$dst").stub$$" "$(path "$dst")"
+  throttle "$(path "$src")"
+  mkdir -p "$(dirname "$(path "$dst")")" && cp -p "$(path "$src")" "$(path "$dst").stub$$" && mv -f "$(path "$dst").stub$$" "$(path "$dst")" && journal put "$(path "$dst")"
 }
 
 list_objects() { # --query 'Contents[].Key' (the default here) or 'CommonPrefixes[].Prefix' (with --delimiter /)
@@ -116,6 +147,7 @@ put_object() { # --bucket --key --body [--if-none-match '*']: a conditional writ
       return 254
     }
   else cat "$body" >"$dst"; fi
+  journal put "$dst"
   echo '{"ETag": "\"stub\""}'
 }
 
@@ -134,7 +166,7 @@ aws_main() {
   case "${1:-} ${2:-}" in
     "s3 sync") shift 2 && s3_sync "$@" ;;
     "s3 cp") shift 2 && s3_cp "$@" ;;
-    "s3 rm") rm -f "$(path "$3")" && echo "delete: $3" ;;
+    "s3 rm") rm -f "$(path "$3")" && journal rm "$(path "$3")" && echo "delete: $3" ;;
     "s3api list-objects-v2") shift 2 && list_objects "$@" ;;
     "s3api put-object") shift 2 && put_object "$@" ;;
     "autoscaling "* | "ec2 describe-instances") # the fleet's groups and instances: fake-aws.cjs, one call at a time
@@ -222,7 +254,7 @@ docker_main() {
 
 record "$@"
 apply_rules "$@"
-mkdir -p "$S/docker" "$S/fs"
+[ -d "$S/fs" ] || mkdir -p "$S/docker" "$S/fs"
 case $name in
   aws) aws_main "$@" ;;
   docker) docker_main "$@" ;;

@@ -91,6 +91,17 @@ describe.skipIf(reasons.length > 0)(
     }
 
     /**
+     * What cdktf prints after Terraform's own output: the stack's name on a line of its own, then the outputs. The
+     * interactive renderer (a terminal) draws it below a "Stacks waiting" progress line; with `CI` set (CI runners)
+     * ink renders once, without that line, so the block is found by the last line holding only the stack's name.
+     */
+    function outputsBlock(text: string, stack: string): string {
+      const names = [...text.matchAll(new RegExp(`^[ \\t]*${stack}[ \\t]*$`, "gm"))];
+      const last = names.at(-1);
+      return last?.index === undefined ? "" : text.slice(last.index);
+    }
+
+    /**
      * Runs one row of the table and checks what every row must satisfy; returns the output without escapes (`text`)
      * and its final part, where cdktf prints the outputs (`printed`).
      */
@@ -105,7 +116,7 @@ describe.skipIf(reasons.length > 0)(
       const summary = [
         /No changes\. Your infrastructure matches the configuration\./.exec(text)?.[0],
         /Apply complete! .*/.exec(text)?.[0],
-        /Output_instance_id =.*/.exec(text.slice(text.lastIndexOf("Stacks waiting")))?.[0].trim(),
+        /Output_instance_id =.*/.exec(outputsBlock(text, stack))?.[0].trim(),
       ]
         .filter(Boolean)
         .join(" ");
@@ -120,10 +131,10 @@ describe.skipIf(reasons.length > 0)(
       expect(result.code, `${command} exited ${result.code}:\n${lines.slice(-60).join("\n")}`).toBe(0);
       expect(text, "no stack trace").not.toMatch(/^\s+at .+[(\s].+:\d+:\d+\)?$/m);
       expect(text, "no JavaScript error").not.toMatch(/\b(TypeError|ReferenceError|RangeError|SyntaxError)\b/);
-      // The outputs, grouped by construct, after the last progress line: one `<id> = <value>` per Terraform output.
+      // The outputs, grouped by construct under the stack's name: one `<id> = <value>` per Terraform output.
       const synthesized = JSON.parse(readFileSync(join(scratch, "cdktf.out", "stacks", stack, "cdk.tf.json"), "utf8")) as SynthesizedStack;
-      const printed = text.slice(text.lastIndexOf("Stacks waiting"));
-      expect(printed, "the outputs are printed under the stack's name").toMatch(new RegExp(`^\\s+${stack}$`, "m"));
+      const printed = outputsBlock(text, stack);
+      expect(printed, "the outputs are printed under the stack's name").toMatch(new RegExp(`^\\s*${stack}$`, "m"));
       expect(printed.match(/^\s+[A-Za-z]\w* =( |$)/gm) ?? [], printed).toHaveLength(Object.keys(synthesized.output ?? {}).length);
       failedBefore = undefined;
       return { text, printed };

@@ -181,3 +181,17 @@ describe("checkpoints left on the disk by an earlier boot of the instance", () =
     expect(named.at(-1)).toBe("checkpoint-2");
   });
 });
+
+describe("a brief S3 outage while the attempt restores its checkpoint", () => {
+  it("GIVEN S3 fails the restore's checkpoint listing 3 times (fewer than GTI_S3_RETRIES) WHEN the attempt starts THEN it resumes and trains, not a terminal FAILURE checkpoint_restore_failed (soak seed 2117341507)", async () => {
+    sandbox = await Sandbox.create();
+    sandbox.putMarker("INTERRUPTED");
+    checkpointAt(sandbox.s3Path(`runs/${RUN_ID}/checkpoints`), 1, 100);
+    writeFileSync(sandbox.s3Path(`runs/${RUN_ID}/checkpoints/LATEST.json`), JSON.stringify({ checkpoint: "checkpoint-1", type: "dir" }));
+    sandbox.rule(`aws s3api list-objects-v2 --bucket * --prefix runs/${RUN_ID}/checkpoints/ *`, 3, 1, 0, "An error occurred (ServiceUnavailable)");
+    const launcher = sandbox.start("bin/gti-launcher", ["run"], { FAKE_STEPS: "1", GTI_S3_RETRIES: "5" });
+    await launcher.done;
+    expect(sandbox.marker()).toMatchObject({ status: "SUCCESS", resumed_from: "/checkpoints/checkpoint-1" });
+    expect(sandbox.callsOf("aws", `s3api list-objects-v2 --bucket outputs-bucket --prefix runs/${RUN_ID}/checkpoints/`)).toHaveLength(4);
+  });
+});

@@ -230,7 +230,7 @@ restore_checkpoint() {
   RESUME_FROM=
   : >"$STATE/resumed-from"
   s3x restore-outputs sync "$S3RUN/outputs/" "$OUT/" || return 1
-  json=$(s3_keys "runs/$RUN_ID/checkpoints/") || return 1
+  json=$(RETRIES=$GTI_S3_RETRIES s3_keys "runs/$RUN_ID/checkpoints/") || return 1 # as every other S3 step of the restore
   grep -qx "runs/$RUN_ID/checkpoints/LATEST.json" <<<"$json" || { set_aside; log "no complete checkpoint: fresh start"; return 0; }
   json=$(retry resume-pointer quiet2 "$AWS" s3 cp "$S3RUN/checkpoints/LATEST.json" -) || return 1
   name=$(sed -n 's/.*"checkpoint":"\([^"]*\)".*/\1/p' <<<"$json")

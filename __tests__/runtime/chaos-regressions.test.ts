@@ -2,7 +2,7 @@
  * Regressions the chaos soak found (runtime/README.md, "Chaos soak"): each defect as the smallest scenario that shows
  * it, run for real against the sandbox. Each test names the soak seed that found it.
  */
-import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { RUN_ID, Sandbox } from "../support/runtime/sandbox";
@@ -194,4 +194,20 @@ describe("a brief S3 outage while the attempt restores its checkpoint", () => {
     expect(sandbox.marker()).toMatchObject({ status: "SUCCESS", resumed_from: "/checkpoints/checkpoint-1" });
     expect(sandbox.callsOf("aws", `s3api list-objects-v2 --bucket outputs-bucket --prefix runs/${RUN_ID}/checkpoints/`)).toHaveLength(4);
   });
+});
+
+describe("a stop whose final sync cannot upload every checkpoint in its budget", () => {
+  it("GIVEN several checkpoints not yet in S3 and an upload of all of them that outlasts the stop's deadline WHEN systemd stops training THEN LATEST.json names the newest complete one: it went first (soak seed 3583153054)", async () => {
+    sandbox = await Sandbox.create();
+    const release = join(sandbox.dir, "release");
+    const launcher = sandbox.start("bin/gti-launcher", ["run"], { FAKE_RELEASE_FILE: release, FAKE_STEP_SECONDS: "0.1" });
+    const ckpt = sandbox.runDir("checkpoints");
+    await sandbox.waitFor("checkpoint-4 on the disk", () => existsSync(join(ckpt, "checkpoint-4", "COMPLETE")));
+    sandbox.rule(`aws s3 sync ${ckpt} s3://*`, "*", "-", 30); // uploading every checkpoint would take 30 s
+    process.kill(launcher.child.pid ?? 0, "SIGTERM");
+    await launcher.done;
+    const onDisk = Math.max(...readdirSync(ckpt).filter((n) => /^checkpoint-\d+$/.test(n) && existsSync(join(ckpt, n, "COMPLETE"))).map((n) => Number(n.split("-")[1])));
+    expect(sandbox.marker()).toMatchObject({ status: "INTERRUPTED", reason: "service_stopped" });
+    expect(JSON.parse(sandbox.s3Read(`runs/${RUN_ID}/checkpoints/LATEST.json`))).toMatchObject({ checkpoint: `checkpoint-${onDisk}` });
+  }, 30_000);
 });

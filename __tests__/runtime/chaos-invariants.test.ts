@@ -2,9 +2,12 @@
  * The chaos soak's own parts, without running anything: sequences are a function of the seed, and every invariant
  * fails on an observation that breaks it (so a green soak means the runtime held, not that the checks were blind).
  */
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { checkInvariants, INVARIANTS, type InvariantName, NOTICE_MARKER_MIN_MS } from "../support/runtime/chaos/invariants";
-import type { FiredEvent, JournalEntry, Observation, PhaseObservation, TrainerEvent } from "../support/runtime/chaos/runner";
+import { type FiredEvent, type JournalEntry, type Observation, type PhaseObservation, readJournal, reconcile, type TrainerEvent } from "../support/runtime/chaos/runner";
 import { describeScenario, drawScenario, iterationSeed, MAX_PHASES, type Scenario } from "../support/runtime/chaos/scenario";
 import { formatFailure, replayCommand } from "../support/runtime/chaos/soak";
 import { RUN_ID } from "../support/runtime/sandbox";
@@ -198,5 +201,43 @@ describe("chaos soak: each invariant catches its violation", () => {
 
   it("GIVEN the invariants THEN each one is named and described (what the soak prints)", () => {
     expect(Object.keys(INVARIANTS)).toHaveLength(11);
+  });
+});
+
+describe("chaos soak: the S3 journal reconciled with S3", () => {
+  it("GIVEN puts whose journal lines were lost (the writer killed after its rename: a checkpoint's weights, then LATEST.json) before a journaled marker WHEN the attempt's journal is reconciled after its end THEN they count at their put time: neither latest-complete nor marker-last (soak seeds 2601275768, 2474377474)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "gti-chaos-journal-"));
+    try {
+      const s3 = join(dir, "s3");
+      const journal = join(dir, "s3-journal.jsonl");
+      const object = (key: string, content: string) => {
+        mkdirSync(join(s3, P, key, ".."), { recursive: true });
+        writeFileSync(join(s3, P, key), content);
+      };
+      const t0 = Date.now();
+      object("checkpoints/checkpoint-1/step", "step 1");
+      object("checkpoints/checkpoint-1/weights.bin", "w".repeat(512)); // its journal line lost
+      appendFileSync(journal, `${JSON.stringify({ t: Date.now() / 1000, op: "put", key: `${P}checkpoints/checkpoint-1/step`, size: 6 })}\n`);
+      await new Promise((r) => setTimeout(r, 30));
+      object("checkpoints/LATEST.json", JSON.stringify({ checkpoint: "checkpoint-1" })); // its journal line lost too
+      await new Promise((r) => setTimeout(r, 30));
+      const body = JSON.stringify({ status: "INTERRUPTED", reason: "service_stopped", exit_code: null });
+      object("INTERRUPTED", body);
+      appendFileSync(journal, `${JSON.stringify({ t: Date.now() / 1000, op: "put", key: `${P}INTERRUPTED`, size: body.length, body })}\n`);
+      const end = Date.now() + 1000;
+      reconcile(journal, s3, end);
+      const entries = readJournal(journal);
+      const latestPuts = entries.filter((e) => e.key === `${P}checkpoints/LATEST.json`);
+      expect(latestPuts.at(-1)).toMatchObject({ synthetic: true });
+      expect(latestPuts.at(-1)?.t).toBeLessThan(entries.find((e) => e.key === `${P}INTERRUPTED`)?.t ?? 0);
+      const o: Observation = {
+        phases: [phase({ startedAt: t0 - 100, endedAt: end, fired: [stopAt(t0 - 50)], trainer: steps(1, 0, t0 - 90), aws: [{ t: t0 - 80, line: `aws s3 sync s3://${P}outputs/ /x` }] })],
+        journal: entries,
+        wallMs: 1,
+      };
+      expect(checkInvariants(scenario, o).violations).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

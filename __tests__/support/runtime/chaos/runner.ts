@@ -418,10 +418,14 @@ class Phase {
 }
 
 /**
- * The stubs journal an S3 write right after it (an instance killed in between leaves the object unjournaled): after each
- * attempt, what S3 holds under the run and the journal does not say is journaled at that moment (`synthetic`).
+ * The stubs journal an S3 write right after it (a writer killed in between, e.g. an early sync whose process group the
+ * drain kills, or the instance reclaimed, leaves the object unjournaled): after each attempt, what S3 holds under the
+ * run and the journal does not say is journaled (`synthetic`) at the time it was put: the object's ctime, which the
+ * stub's rename into place set (as the stub's own lines do). Stamped with the reconcile time instead, a LATEST.json put
+ * before the marker read as written after it (soak seed 2474377474), and a checkpoint file put before LATEST.json as
+ * missing when LATEST.json named it (2601275768). A delete the journal lacks has no such time: `t`.
  */
-function reconcile(journal: string, s3: string, t: number): void {
+export function reconcile(journal: string, s3: string, t: number): void {
   const state = new Map<string, number>();
   for (const line of readLines(journal).lines) {
     const e = JSON.parse(line) as JournalEntry;
@@ -436,10 +440,16 @@ function reconcile(journal: string, s3: string, t: number): void {
     if (state.get(key) === size && !/(LATEST\.json|SUCCESS|FAILURE|INTERRUPTED)$/.test(key)) continue;
     const body = /(LATEST\.json|SUCCESS|FAILURE|INTERRUPTED)$/.test(key) ? readFileSync(join(s3, key), "utf8").trimEnd() : undefined; // as the stub's $(<file)
     if (state.get(key) === size && body !== undefined && lastBody(journal, key) === body) continue;
-    out.push(JSON.stringify({ t: t / 1000, op: "put", key, size, ...(body !== undefined ? { body } : {}), synthetic: true }));
+    const putAt = statSync(join(s3, key)).ctimeMs / 1000;
+    out.push(JSON.stringify({ t: putAt, op: "put", key, size, ...(body !== undefined ? { body } : {}), synthetic: true }));
   }
   for (const key of state.keys()) if (key.startsWith(prefix) && !present.has(key)) out.push(JSON.stringify({ t: t / 1000, op: "rm", key, size: 0, synthetic: true }));
   if (out.length) appendFileSync(journal, `${out.join("\n")}\n`);
+}
+
+/** The journal's entries, times in epoch ms. */
+export function readJournal(journal: string): JournalEntry[] {
+  return readLines(journal).lines.map((l) => JSON.parse(l) as JournalEntry).map((e) => ({ ...e, t: e.t * 1000 }));
 }
 
 function lastBody(journal: string, key: string): string | undefined {
@@ -485,7 +495,7 @@ export async function runScenario(s: Scenario): Promise<Observation> {
         sb = await create(sandboxes.length, first);
       }
     }
-    return { phases, journal: readLines(journal).lines.map((l) => JSON.parse(l) as JournalEntry).map((e) => ({ ...e, t: e.t * 1000 })), wallMs: Date.now() - t0 };
+    return { phases, journal: readJournal(journal), wallMs: Date.now() - t0 };
   } finally {
     // GTI_SOAK_KEEP=1 keeps the instances' directories (logs, state, the S3 journal) to read after a failure.
     for (const sb of sandboxes.reverse()) {

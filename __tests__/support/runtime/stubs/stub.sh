@@ -61,15 +61,16 @@ apply_rules() {
   fi
 }
 
-# journal OP HOST-PATH: a write (put) or delete (rm) in the fake S3, for the chaos soak's invariants
+# journal OP HOST-PATH: a write (put) or delete (rm) in the fake S3, for the chaos soak's invariants. A put's time is
+# the object's ctime (its rename into place), not when this line is written: a loaded machine may run this much later.
 journal() {
-  local key=${2#"$FAKE_S3"/} size=0 body=""
+  local key=${2#"$FAKE_S3"/} size=0 body="" t=$EPOCHREALTIME
   [ -n "${FAKE_S3_JOURNAL:-}" ] && [ "$key" != "$2" ] || return 0
   key=${key//\/\//\/}
-  [ "$1" = rm ] || size=$(stat -c %s "$2")
+  [ "$1" = rm ] || read -r size t < <(stat -c '%s %.6Z' "$2") || { size=0 t=$EPOCHREALTIME; }
   case ${key##*/} in LATEST.json | SUCCESS | FAILURE | INTERRUPTED) [ "$1" = rm ] || { jstr "$(<"$2")" && body=,\"body\":$J; } ;; esac
   jstr "$key"
-  printf '{"t":%s,"op":"%s","key":%s,"size":%s%s}\n' "$EPOCHREALTIME" "$1" "$J" "$size" "$body" >>"$FAKE_S3_JOURNAL"
+  printf '{"t":%s,"op":"%s","key":%s,"size":%s%s}\n' "$t" "$1" "$J" "$size" "$body" >>"$FAKE_S3_JOURNAL"
 }
 
 # throttle FILE: the time a copy of FILE takes at $FAKE_S3_BYTES_PER_SECOND

@@ -174,18 +174,16 @@ ckpt_index() {
     END { for (n in c) printf "%.6f %d %d:%d:%.6f %s\n", m[n], k[n], c[n], s[n], t[n], n }' | sort
 }
 
-# sync_checkpoints [SETTLE] [SUSPECT]: upload; LATEST.json only moves forward, to a checkpoint unchanged during the
-# sync and complete: by the contract, else settled and not SUSPECT (runtime/README.md: checkpoint contract)
-sync_checkpoints() {
-  local settle=${1:-$GTI_CHECKPOINT_SETTLE_SECONDS} x=${2:-} start before newest name type=file s3
-  [ -d "$CKPT" ] || return 0
-  start=$(now)
-  before=$(ckpt_index)
-  s3x checkpoints sync "$CKPT" "$S3RUN/checkpoints/" --exclude 'tmp*' --exclude '.*' --exclude LATEST.json || return 1
-  newest=$(comm -12 <(echo "$before") <(ckpt_index) | awk -v c=$((start - settle)) -v s="$settle" -v x="$x" \
-    -v k="$(awk '$2 == 1 { print 1; exit }' <<<"$before")" '{ n = $0; sub(/^[^ ]+ [^ ]+ [^ ]+ /, "", n) }
-    k ? $2 == 1 : (s == 0 || $1 < c) && n != x' | sort -n | tail -n 1)
-  [ -n "$newest" ] || return 0
+# pick START SETTLE SUSPECT COMPLETE-KNOWN: the newest promotable line of a ckpt_index on stdin: complete by the
+# contract once one checkpoint carries it, else settled (newest file older than START - SETTLE) and not SUSPECT
+pick() {
+  awk -v c=$(($1 - $2)) -v s="$2" -v x="$3" -v k="$4" '{ n = $0; sub(/^[^ ]+ [^ ]+ [^ ]+ /, "", n) }
+    k ? $2 == 1 : (s == 0 || $1 < c) && n != x' | sort -n | tail -n 1
+}
+
+# promote LINE: LATEST.json to the checkpoint of a ckpt_index line (uploaded, unchanged), only forward
+promote() {
+  local newest=$1 name cur type=file s3
   name=${newest#* * * } cur=$(rd latest) || cur=0
   # Multi-node: every node syncs (torchrun's global rank 0, which saves, may be any node): S3's LATEST.json counts too
   if awk -v n="${newest%% *}" -v c="$cur" 'BEGIN { exit !(n <= c + 0) }' || { [ "$GTI_MODE" = fleet-multinode ] &&
@@ -200,6 +198,28 @@ sync_checkpoints() {
   s3x LATEST.json cp "$STATE/LATEST.json" "$S3RUN/checkpoints/" || return 1
   echo "$newest" >"$STATE/latest"
   log "checkpoint $name is complete and in S3"
+}
+
+# sync_checkpoints [SETTLE] [SUSPECT]: upload; LATEST.json only moves forward, to a checkpoint unchanged during its
+# upload and complete: by the contract, else settled and not SUSPECT (runtime/README.md: checkpoint contract). Under a
+# deadline (a stop, a notice) the checkpoint to promote goes first and is named at once, the older ones after it: the
+# time left is spent on the one a resume needs.
+sync_checkpoints() {
+  local settle=${1:-$GTI_CHECKPOINT_SETTLE_SECONDS} x=${2:-} start before k first name
+  [ -d "$CKPT" ] || return 0
+  start=$(now)
+  before=$(ckpt_index)
+  k=$(awk '$2 == 1 { print 1; exit }' <<<"$before")
+  if [ -s "$STATE/deadline" ] && first=$(pick "$start" "$settle" "$x" "$k" <<<"$before") && [ -n "$first" ] &&
+    ! awk -v n="${first%% *}" -v c="$(rd latest || echo 0)" 'BEGIN { exit !(n <= c + 0) }'; then
+    name=${first#* * * }
+    if [ -d "$CKPT/$name" ]; then s3x checkpoints sync "$CKPT/$name" "$S3RUN/checkpoints/$name/" || return 1
+    else s3x checkpoints cp "$CKPT/$name" "$S3RUN/checkpoints/$name" || return 1; fi
+    if grep -qxF "$first" <(ckpt_index); then promote "$first" || return 1; fi
+  fi
+  s3x checkpoints sync "$CKPT" "$S3RUN/checkpoints/" --exclude 'tmp*' --exclude '.*' --exclude LATEST.json || return 1
+  first=$(comm -12 <(echo "$before") <(ckpt_index) | pick "$start" "$settle" "$x" "$k")
+  [ -z "$first" ] || promote "$first"
 }
 
 # early_sync: a periodic or rebalance sync as its own process group (a drain kills all of it, aws included); one at a time

@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { checkInvariants, INVARIANTS, type InvariantName, NOTICE_MARKER_MIN_MS } from "../support/runtime/chaos/invariants";
 import { type FiredEvent, type JournalEntry, type Observation, type PhaseObservation, readJournal, reconcile, type TrainerEvent } from "../support/runtime/chaos/runner";
 import { describeScenario, drawScenario, iterationSeed, MAX_PHASES, type Scenario } from "../support/runtime/chaos/scenario";
-import { formatFailure, replayCommand } from "../support/runtime/chaos/soak";
+import { formatFailure, pressureShare, replayCommand, STARVED } from "../support/runtime/chaos/soak";
 import { RUN_ID } from "../support/runtime/sandbox";
 
 describe("chaos soak: sequences", () => {
@@ -42,6 +42,15 @@ describe("chaos soak: sequences", () => {
     expect(text).toContain("attempt 1: ");
     expect(text).toContain(`reproduce: ${replayCommand(99)}`);
     expect(replayCommand(99)).toBe("npm run soak -- --replay 99");
+  });
+
+  it("GIVEN a failed iteration during which tasks waited for a CPU most of the time WHEN reported THEN the CPU pressure is printed and the iteration called starved; a calm one is not", () => {
+    const failed = { index: 0, seed: 7, attempts: 1, checks: 3, byInvariant: {}, wallMs: 1000, description: "trainer: x", violations: [{ invariant: "progress-lost", detail: "x" }] };
+    expect(pressureShare(1_000_000, 1_900_000, 1000)).toBeCloseTo(0.9);
+    expect(pressureShare(undefined, 5, 1000)).toBeUndefined();
+    expect(formatFailure({ ...failed, cpuPressure: 0.9 })).toContain("CPU pressure: 90% of the iteration some task waited for a CPU (starved: the scaled clocks were at risk)");
+    expect(formatFailure({ ...failed, cpuPressure: 0.1 })).not.toContain("starved");
+    expect(STARVED).toBe(0.5);
   });
 });
 

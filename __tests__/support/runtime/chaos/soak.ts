@@ -16,6 +16,12 @@ export interface IterationResult {
   byInvariant: Verdict["byInvariant"];
   violations: Violation[];
   wallMs: number;
+  /**
+   * The share of the iteration's wall time some runnable task waited for a CPU (Linux PSI, /proc/pressure/cpu "some",
+   * machine-wide); undefined without PSI. High values mean the scaled clocks (0.25-2 s) were at risk: printed with a
+   * failure, so a timing verdict on a starved machine is read as such.
+   */
+  cpuPressure?: number;
   description: string;
 }
 
@@ -27,6 +33,8 @@ export interface SoakSummary {
   wallMs: number;
   /** CPU seconds of this process and the processes it waited for (the runtime scripts, stubs, trainers). */
   cpuSeconds: number;
+  /** CPU pressure over the whole soak (see {@link IterationResult.cpuPressure}). */
+  cpuPressure?: number;
 }
 
 /** The one-line command that re-runs one iteration exactly. */
@@ -38,9 +46,27 @@ export function cpuSeconds(): number {
   return fields.slice(11, 15).reduce((s, f) => s + Number(f), 0) / 100;
 }
 
+/** Microseconds some task has waited for a CPU since boot (PSI), or undefined where the kernel does not expose it. */
+export function cpuPressureMicros(): number | undefined {
+  try {
+    const m = /^some .*total=(\d+)/m.exec(readFileSync("/proc/pressure/cpu", "utf8"));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The share of `wallMs` some task waited for a CPU, from two PSI readings. */
+export function pressureShare(before: number | undefined, after: number | undefined, wallMs: number): number | undefined {
+  return before === undefined || after === undefined || wallMs <= 0 ? undefined : Math.min(1, (after - before) / 1000 / wallMs);
+}
+
 export async function runIteration(seed: number, index = 0): Promise<IterationResult> {
   const scenario = drawScenario(seed);
+  const p0 = cpuPressureMicros();
+  const t0 = Date.now();
   const observation = await runScenario(scenario);
+  const cpuPressure = pressureShare(p0, cpuPressureMicros(), Date.now() - t0);
   const verdict = checkInvariants(scenario, observation);
   return {
     index,
@@ -50,14 +76,20 @@ export async function runIteration(seed: number, index = 0): Promise<IterationRe
     byInvariant: verdict.byInvariant,
     violations: verdict.violations,
     wallMs: observation.wallMs,
+    ...(cpuPressure !== undefined ? { cpuPressure } : {}),
     description: describeScenario(scenario),
   };
 }
+
+/** From this CPU pressure on, an iteration counts as starved (most of its time something waited for a CPU). */
+export const STARVED = 0.5;
+const pct = (x: number): string => `${Math.round(x * 100)}%`;
 
 export function formatFailure(r: IterationResult): string {
   return [
     `FAILED iteration ${r.index + 1}, seed ${r.seed} (${r.attempts} attempt(s)):`,
     ...r.violations.map((v) => `  [${v.invariant}] ${v.detail}`),
+    ...(r.cpuPressure !== undefined ? [`  CPU pressure: ${pct(r.cpuPressure)} of the iteration some task waited for a CPU${r.cpuPressure >= STARVED ? " (starved: the scaled clocks were at risk)" : ""}`] : []),
     "  sequence:",
     ...r.description.split("\n").map((l) => `    ${l}`),
     `  reproduce: ${replayCommand(r.seed)}`,
@@ -72,6 +104,7 @@ export function formatFailure(r: IterationResult): string {
 export async function soak(options: { seed: number; iterations: number; seeds?: number[]; jobs?: number; log?: (line: string) => void }): Promise<SoakSummary> {
   const t0 = Date.now();
   const cpu0 = cpuSeconds();
+  const p0 = cpuPressureMicros();
   const seeds = options.seeds ?? Array.from({ length: options.iterations }, (_, i) => iterationSeed(options.seed, i));
   const failures: IterationResult[] = [];
   let checks = 0;
@@ -93,14 +126,17 @@ export async function soak(options: { seed: number; iterations: number; seeds?: 
   };
   await Promise.all(Array.from({ length: Math.max(1, options.jobs ?? 1) }, worker));
   failures.sort((a, b) => a.index - b.index);
-  return { iterations: seeds.length, checks, byInvariant, failures, wallMs: Date.now() - t0, cpuSeconds: cpuSeconds() - cpu0 };
+  const wallMs = Date.now() - t0;
+  const cpuPressure = pressureShare(p0, cpuPressureMicros(), wallMs);
+  return { iterations: seeds.length, checks, byInvariant, failures, wallMs, cpuSeconds: cpuSeconds() - cpu0, ...(cpuPressure !== undefined ? { cpuPressure } : {}) };
 }
 
 export function formatSummary(s: SoakSummary): string {
   const per = (Object.keys(INVARIANTS) as InvariantName[]).map((name) => `${name} ${s.byInvariant[name] ?? 0}`).join(", ");
   return (
     `chaos soak: ${s.iterations} iterations, ${s.checks} invariant checks, ${s.failures.length} failed iteration(s), ` +
-    `${s.failures.reduce((n, f) => n + f.violations.length, 0)} violation(s); wall ${(s.wallMs / 1000).toFixed(1)} s, CPU ${s.cpuSeconds.toFixed(1)} s\n` +
+    `${s.failures.reduce((n, f) => n + f.violations.length, 0)} violation(s); wall ${(s.wallMs / 1000).toFixed(1)} s, CPU ${s.cpuSeconds.toFixed(1)} s` +
+    `${s.cpuPressure !== undefined ? `, CPU pressure ${pct(s.cpuPressure)}` : ""}\n` +
     `  checks per invariant: ${per}`
   );
 }

@@ -211,3 +211,15 @@ describe("a stop whose final sync cannot upload every checkpoint in its budget",
     expect(JSON.parse(sandbox.s3Read(`runs/${RUN_ID}/checkpoints/LATEST.json`))).toMatchObject({ checkpoint: `checkpoint-${onDisk}` });
   }, 30_000);
 });
+
+describe("an early sync that gets the sync lock after the attempt's finalize began", () => {
+  it("GIVEN the attempt is ending (its finalize recorded its decision and synced) WHEN a periodic or rebalance sync that checked before then takes the sync lock THEN it uploads nothing: no LATEST.json after the marker (found reading soak seed 2474377474)", async () => {
+    sandbox = await Sandbox.create();
+    checkpointAt(sandbox.runDir("checkpoints"), 3, 50);
+    sandbox.write("run/gpu-training/ending", "INTERRUPTED null service_stopped\n");
+    const sync = await sandbox.run("bin/gti-launcher", ["sync"]);
+    expect(sync.code, sync.stderr).toBe(0);
+    expect(sandbox.callsOf("aws", `s3 sync ${sandbox.runDir("checkpoints")}`)).toEqual([]);
+    expect(sandbox.s3Exists(`runs/${RUN_ID}/checkpoints/LATEST.json`)).toBe(false);
+  });
+});

@@ -222,11 +222,14 @@ sync_checkpoints() {
   [ -z "$first" ] || promote "$first"
 }
 
-# early_sync: a periodic or rebalance sync as its own process group (a drain kills all of it, aws included); one at a time
+# early_sync: a periodic or rebalance sync as its own process group (a drain kills all of it, aws included); one at a
+# time; none once the attempt ends, checked again under the lock: the finalize records its decision (ending) before it
+# takes the lock, so a sync that checked before then but got the lock after the finalize's sync would run after the marker
 early_sync() {
   [ ! -e "$STATE/interrupted" ] || return 0
   set -m
-  (flock -n 7 || exit 0; echo "$BASHPID" >"$STATE/sync.pgid"; r=0; REPORT=$STATE/periodic-report sync_checkpoints || r=$?
+  (flock -n 7 || exit 0; [ ! -e "$STATE/interrupted" ] && [ ! -s "$STATE/ending" ] || exit 0
+    echo "$BASHPID" >"$STATE/sync.pgid"; r=0; REPORT=$STATE/periodic-report sync_checkpoints || r=$?
     rm -f "$STATE/sync.pgid"; exit "$r") 7>"$STATE/sync.lock" &
   set +m
   wait $!

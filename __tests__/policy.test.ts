@@ -29,8 +29,8 @@ import { SecureBucket } from "../src/secure-bucket";
 import { synthJson, testApp } from "../src/testing/synth";
 import { realEnvironments } from "./support/envs";
 import { bucket, instance, policyStack, securityGroup } from "./support/policy/fixtures";
-import { BootstrapStack } from "../src/stacks/bootstrap-stack";
-import { TrainingEnvironmentStack } from "../src/stacks/environment-stack";
+import { BootstrapStack } from "../stacks/bootstrap-stack";
+import { TrainingEnvironmentStack } from "../stacks/environment-stack";
 
 const PROJECT = join(__dirname, "..");
 const REASON = "accepted in this fixture on purpose";

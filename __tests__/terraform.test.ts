@@ -4,8 +4,8 @@
  * hashicorp/aws provider cannot be found.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { BootstrapStack } from "../src/stacks/bootstrap-stack";
-import { TrainingEnvironmentStack } from "../src/stacks/environment-stack";
+import { BootstrapStack } from "../stacks/bootstrap-stack";
+import { TrainingEnvironmentStack } from "../stacks/environment-stack";
 import { type SynthesizedApp, synthesizeToDisk } from "../src/testing/synth";
 import {
   type TerraformToolchain,

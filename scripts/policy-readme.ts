@@ -11,8 +11,8 @@ import { loadEnvironments } from "../src/config/load";
 import { exitOnUserError } from "../src/main-errors";
 import { ALL_RULES, PolicyViolationError, evaluateStack, failed } from "../src/policy";
 import { renderPolicyReadme } from "../src/policy/readme";
-import { BootstrapStack } from "../src/stacks/bootstrap-stack";
-import { TrainingEnvironmentStack } from "../src/stacks/environment-stack";
+import { BootstrapStack } from "../stacks/bootstrap-stack";
+import { TrainingEnvironmentStack } from "../stacks/environment-stack";
 
 const README = join(__dirname, "..", "README.md");
 

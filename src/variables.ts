@@ -15,15 +15,25 @@
 import { TerraformVariable, VariableType } from "cdktf";
 import { Construct } from "constructs";
 import { GPU_INSTANCE_FAMILIES, GPU_INSTANCE_TYPE_NAMES } from "./gpu-instance-types";
-import {
-  IMAGE_TAG_PATTERN,
-  MAX_RUNTIME_HOURS_RANGE,
-  ROOT_VOLUME_SIZE_GB_RANGE,
-  SPOT_MAX_PRICE_PATTERN,
-} from "./config/sections/compute";
 import { address } from "./naming";
 
-export { IMAGE_TAG_PATTERN, MAX_RUNTIME_HOURS_RANGE, ROOT_VOLUME_SIZE_GB_RANGE, SPOT_MAX_PRICE_PATTERN };
+/**
+ * Value rules of the Terraform variables below, which the config schema (`src/config/sections/compute.ts`) applies
+ * at synth as well.
+ * Patterns are written in the syntax JavaScript and Terraform's RE2 share.
+ */
+
+/** `max_runtime_hours` / `compute.maxRuntimeHours`: one hour to one week. */
+export const MAX_RUNTIME_HOURS_RANGE = { min: 1, max: 168 } as const;
+
+/** `root_volume_size_gb` / `compute.rootVolumeSizeGb`: the GPU AMI needs about 100 GiB; gp3 allows 16 TiB. */
+export const ROOT_VOLUME_SIZE_GB_RANGE = { min: 100, max: 16384 } as const;
+
+/** `spot_max_price` / `compute.spotMaxPrice`: empty (the on-demand cap) or a price in USD per hour (above 0). */
+export const SPOT_MAX_PRICE_PATTERN = "^$|^[0-9]+([.][0-9]+)?$";
+
+/** `training_image_tag` / `compute.trainingImageTag`: what Docker and ECR accept as a tag. */
+export const IMAGE_TAG_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
 
 /**
  * A run id the instance runtime accepts (`runtime/lib/common.sh`: `^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`), and the

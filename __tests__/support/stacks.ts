@@ -1,7 +1,7 @@
 /** Builds the project's stacks for tests, exactly as main.ts wires them, and synthesizes them in memory. */
 import type { EnvironmentConfig } from "../../src/config/schema";
-import { BootstrapStack } from "../../src/stacks/bootstrap-stack";
-import { TrainingEnvironmentStack } from "../../src/stacks/environment-stack";
+import { BootstrapStack } from "../../stacks/bootstrap-stack";
+import { TrainingEnvironmentStack } from "../../stacks/environment-stack";
 import { type SynthesizedStack, synthJson, testApp } from "../../src/testing/synth";
 
 /** One environment's stack on a fresh app, synthesized (aspects and validations run). */

@@ -62,3 +62,19 @@ export type LogStreamSuffix = (typeof LOG_STREAM_SUFFIXES)[number];
 
 /** The CloudWatch agent's GPU utilisation metric (`nvidia_gpu` measurement `utilization_gpu`). */
 export const GPU_UTILIZATION_METRIC = "nvidia_smi_utilization_gpu";
+
+/**
+ * The runtime's timing defaults that the configuration rules depend on (`runtime/lib/common.sh`; the runtime tests
+ * assert they are the runtime's): the spot watcher's poll, the margin kept before AWS's deadline, the marker's
+ * reserve, and the final sync budget of a requested stop.
+ */
+export const RUNTIME_TIMINGS = { spotPollSeconds: 5, deadlineMarginSeconds: 5, markerReserveSeconds: 10, finalSyncSeconds: 60 } as const;
+
+/**
+ * The seconds a node must be given to drain: notice it (a poll), the container's grace, the final sync (at least as
+ * long as the grace: the runtime caps the grace at half the time left), the marker's reserve and the margin.
+ */
+export function minimumDrainSeconds(spotGraceSeconds: number): number {
+  const t = RUNTIME_TIMINGS;
+  return t.spotPollSeconds + spotGraceSeconds + Math.max(spotGraceSeconds, t.finalSyncSeconds) + t.markerReserveSeconds + t.deadlineMarginSeconds;
+}

@@ -33,7 +33,7 @@ import { Construct } from "constructs";
 import type { TrainingRegistry } from "../training-registry";
 import type { TrainingStorage } from "../training-storage";
 import { AwsContext } from "../../src/aws-context";
-import { parseCidr } from "../../src/config/rules";
+import { parseCidr } from "../../src/rules";
 import { GtiError } from "../../src/errors";
 import { type Grant, grantToRole } from "../../src/iam";
 import { address } from "../../src/naming";

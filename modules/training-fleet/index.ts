@@ -29,16 +29,18 @@ import { Construct } from "constructs";
 import { INSTANCE_TAGS, type LaunchSpec, type LaunchUserData, type RuntimeEnvEntry, launchTemplateEbs } from "../training-compute";
 import { AwsContext } from "../../src/aws-context";
 import { isGpuInstanceType } from "../../src/gpu-instance-types";
-import { minimumDrainSeconds } from "../../src/config/sections/compute";
+import { minimumDrainSeconds } from "../training-compute/contract";
 import { GtiError } from "../../src/errors";
 import type { FleetVariables } from "../../src/fleet-variables";
 import { type Grant, grantToRole } from "../../src/iam";
 import { address } from "../../src/naming";
 import type { TerraformData } from "../../src/terraform-data";
 import type { TrainingVariables } from "../../src/variables";
+import { DRAIN_TIMEOUT_SECONDS_RANGE } from "./limits";
 import { FLEET_DISCOVERY_ACTIONS, FLEET_LIFECYCLE_ACTIONS } from "./perms";
 import { FleetRunId } from "./run-id";
 
+export * from "./limits";
 export * from "./perms";
 export * from "./run-id";
 
@@ -104,7 +106,7 @@ export interface TrainingFleetProps {
   readonly masterPort?: number;
   /** Seconds a multi-node node waits for its peers (`GTI_FLEET_RENDEZVOUS_TIMEOUT_SECONDS`). @default 600 */
   readonly rendezvousTimeoutSeconds?: number;
-  /** Heartbeat timeout of the termination lifecycle hook, 30 to 7200 seconds. @default 300 */
+  /** Heartbeat timeout of the termination lifecycle hook, in seconds ({@link DRAIN_TIMEOUT_SECONDS_RANGE}). @default 300 */
   readonly drainTimeoutSeconds?: number;
   /** Create the Terraform outputs `fleet_asg_name` and `fleet_launch_template_id`. @default true */
   readonly terraformOutputs?: boolean;
@@ -376,7 +378,8 @@ function validateProps(props: TrainingFleetProps, mode: FleetMode): void {
   }
   if (props.subnetIds && props.subnetIds.length === 0) problems.push("subnetIds is empty");
   const drain = props.drainTimeoutSeconds ?? 300;
-  if (!Number.isInteger(drain) || drain < 30 || drain > 7200) problems.push(`drainTimeoutSeconds ${drain} is not in 30..7200`);
+  const range = DRAIN_TIMEOUT_SECONDS_RANGE;
+  if (!Number.isInteger(drain) || drain < range.min || drain > range.max) problems.push(`drainTimeoutSeconds ${drain} is not in ${range.min}..${range.max}`);
   const needed = minimumDrainSeconds(props.launchSpec.spotGraceSeconds);
   if (drain < needed) {
     problems.push(`drainTimeoutSeconds ${drain} is shorter than a drain needs with a ${props.launchSpec.spotGraceSeconds} s spot grace (${needed} s: grace, final sync, marker)`);

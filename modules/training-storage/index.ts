@@ -15,7 +15,7 @@ import type { S3BucketLifecycleConfigurationRule } from "@cdktf/provider-aws/lib
 import { TerraformOutput, Token } from "cdktf";
 import { Construct } from "constructs";
 import { AwsContext } from "../../src/aws-context";
-import { bucketNameProblems } from "../../src/config/rules";
+import { bucketNameProblems } from "../../src/rules";
 import { GtiError } from "../../src/errors";
 import { type Grant, KMS_DECRYPT_ACTIONS, KMS_ENCRYPT_ACTIONS, grantToRole } from "../../src/iam";
 import { address } from "../../src/naming";

@@ -1,6 +1,6 @@
 /** Settings of the training-safety module (runtime guard, alarms, alerts, budget, dashboard). */
 import { z } from "zod";
-import { LOG_RETENTION_DAYS, scheduleExpressionProblem } from "../rules";
+import { LOG_RETENTION_DAYS, scheduleExpressionProblem } from "../../rules";
 import { email, intInRange, rule } from "./common";
 
 const scheduleExpression = z.string().superRefine((value, ctx) => {

@@ -3,7 +3,7 @@
  * `aws_default_security_group`, including `dynamic` blocks), `aws_security_group_rule`, and
  * `aws_vpc_security_group_ingress_rule` / `aws_vpc_security_group_egress_rule`.
  */
-import { parseCidr } from "../../config/rules";
+import { parseCidr } from "../../rules";
 import { COMPLIANT, NOT_APPLICABLE, nonCompliant, type Json, type PolicyElement, type PolicyRule } from "../types";
 import { blocks, isExpression, literalNumber, stringList } from "../values";
 

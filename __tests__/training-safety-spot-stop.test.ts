@@ -46,7 +46,7 @@ describe.skipIf(!detection.available)("safety: the spot stop check under the rea
       (stack) => {
         const variables = new TrainingVariables(stack, "Variables", { defaults: { useSpot: false } });
         const count = TerraformCount.of(Token.asNumber(Fn.conditional(variables.createInstance.booleanValue, 1, 0)));
-        new SpotStopCheck(stack, "SpotStopCheck", { variables, count, requestType: "one-time", stoppingNets: ["safety.guard.action"] });
+        new SpotStopCheck(stack, "SpotStopCheck", { useSpot: variables.useSpot.booleanValue, count, requestType: "one-time", stoppingNets: ["safety.guard.action"] });
       },
       ["-backend=false"],
     ));

@@ -78,3 +78,6 @@ export function minimumDrainSeconds(spotGraceSeconds: number): number {
   const t = RUNTIME_TIMINGS;
   return t.spotPollSeconds + spotGraceSeconds + Math.max(spotGraceSeconds, t.finalSyncSeconds) + t.markerReserveSeconds + t.deadlineMarginSeconds;
 }
+
+/** Minutes without a new training step before a run counts as stalled (`safety.stalledRun.minutes`, `StallMinutes`). */
+export const STALL_MINUTES_RANGE = { min: 5, max: 1440 } as const;

@@ -31,11 +31,12 @@
  */
 import { Eip } from "@cdktf/provider-aws/lib/eip";
 import { Instance } from "@cdktf/provider-aws/lib/instance";
-import { Fn, TerraformCount, TerraformLocal, TerraformOutput, Token } from "cdktf";
+import { Fn, TerraformCount, TerraformLocal, TerraformOutput, Token, propertyAccess } from "cdktf";
 import { Construct } from "constructs";
 import { AwsContext } from "../../src/aws-context";
 import { GtiError } from "../../src/errors";
 import { address } from "../../src/naming";
+import { attributeAt, oneOf, resourceAddress } from "../../src/references";
 import { TerraformData } from "../../src/terraform-data";
 import { VARIABLE_NAMES } from "../../src/variables";
 import { DLAMI_LOGIN_USER } from "./ami";
@@ -113,6 +114,31 @@ export class TrainingCompute extends Construct {
   /** The spot settings in force. */
   public readonly spot: Required<SpotSettings>;
 
+  /** The instance id at `index` of {@link count} (e.g. `count.index` in a resource sharing it). A token. */
+  public instanceIdAt(index: number): string {
+    return attributeAt(this.instance, index, "id");
+  }
+
+  /** The CloudWatch namespace the instances' agent and runtime write. */
+  public get metricsNamespace(): string {
+    return this.launchSpec.metricsNamespace;
+  }
+
+  /** The training log group. */
+  public get logGroupName(): string {
+    return this.launchSpec.logGroupName;
+  }
+
+  /** Minutes without a new step before a run counts as stalled. */
+  public get stallMinutes(): number {
+    return this.launchSpec.stallMinutes;
+  }
+
+  /** The spot request type of the single instance. */
+  public get spotRequestType(): "one-time" | "persistent" {
+    return this.spot.requestType;
+  }
+
   public constructor(scope: Construct, id: string, props: TrainingComputeProps) {
     super(scope, id);
     const v = props.variables;
@@ -142,7 +168,7 @@ export class TrainingCompute extends Construct {
       new TerraformLocal(
         this,
         "RunIdLocal",
-        `\${var.${VARIABLE_NAMES.runId} != "" ? var.${VARIABLE_NAMES.runId} : join("", terraform_data.compute_run_id[*].output)}`,
+        `\${var.${VARIABLE_NAMES.runId} != "" ? var.${VARIABLE_NAMES.runId} : join("", ${Token.asString(propertyAccess(this.runIdData, ["*", "output"]))})}`,
       ),
       "compute",
       "run_id",
@@ -204,7 +230,8 @@ export class TrainingCompute extends Construct {
           // ami: a new DLAMI release must not replace a training instance (the next instance boots it).
           // subnet_id: the chosen zone moves when AWS adds the type to an earlier-named zone; same reason.
           ignoreChanges: ["ami", "subnet_id"],
-          replaceTriggeredBy: ["terraform_data.compute_launch_settings"],
+          // cdktf renders a resource here as "${...}", which Terraform's JSON syntax rejects: src/references.ts.
+          replaceTriggeredBy: [resourceAddress(this.launchSettingsTrigger)],
           precondition: [{ condition: `\${${subnetCheck.condition}}`, errorMessage: subnetCheck.errorMessage }],
         },
       }),
@@ -226,13 +253,13 @@ export class TrainingCompute extends Construct {
       },
     });
 
-    this.instanceIdExpression = "${one(aws_instance.compute_training[*].id)}";
+    this.instanceIdExpression = oneOf(this.instance, "id");
     if (props.elasticIp) {
       this.elasticIp = address(
         new Eip(this, "ElasticIp", {
           count: this.count,
           domain: "vpc",
-          instance: "${aws_instance.compute_training[count.index].id}",
+          instance: this.instanceIdAt(this.count.index),
           tags: { Name: name },
           dependsOn: spec.network.internetGateway ? [spec.network.internetGateway] : undefined,
         }),
@@ -240,26 +267,26 @@ export class TrainingCompute extends Construct {
         "training",
       );
     }
-    this.publicIpExpression = props.elasticIp
-      ? "${one(aws_eip.compute_training[*].public_ip)}"
-      : "${one(aws_instance.compute_training[*].public_ip)}";
+    this.publicIpExpression = oneOf(this.elasticIp ?? this.instance, "public_ip");
 
     if (props.terraformOutputs ?? true) this.createOutputs(props);
   }
 
   /**
-   * The compute outputs. None is ever null: Terraform leaves null outputs out of the state, and cdktf-cli 0.21 then
+   * The compute outputs. References are tokens; inside a `${...}` expression cdktf writes a token bare
+   * (`aws_instance.compute_training[0].id`), so a reference inside a quoted string there is wrapped in `\${...}`.
+   * None is ever null: Terraform leaves null outputs out of the state, and cdktf-cli 0.21 then
    * crashes after a successful `cdktf deploy` (exit 1) when a construct has some outputs present and others missing.
    * An output about the instance is therefore `""` while there is none (`try(<resource>[0].<attribute>, "")`, the
    * terraform-aws-modules convention), and scripts test for the empty string.
    */
   private createOutputs(props: TrainingComputeProps): void {
     const spec = this.launchSpec;
-    void AwsContext.of(this).regionSource; // data.aws_region.current, read by the commands below
-    const instance = "aws_instance.compute_training[0]";
-    const publicIp = this.elasticIp ? "aws_eip.compute_training[0].public_ip" : `${instance}.public_ip`;
+    const region = AwsContext.of(this).region;
+    const instanceId = attributeAt(this.instance, 0, "id");
+    const publicIp = attributeAt(this.elasticIp ?? this.instance, 0, "public_ip");
     const outputs: [string, string, string][] = [
-      ["instance_id", `\${try(${instance}.id, "")}`, "ID of the GPU training instance; empty when create_instance is false."],
+      ["instance_id", `\${try(${instanceId}, "")}`, "ID of the GPU training instance; empty when create_instance is false."],
       [
         "instance_public_ip",
         `\${try(${publicIp}, "")}`,
@@ -267,18 +294,18 @@ export class TrainingCompute extends Construct {
       ],
       [
         "ssm_command",
-        `\${try("aws ssm start-session --target \${${instance}.id} --region \${data.aws_region.current.name}", "")}`,
+        `\${try("aws ssm start-session --target \${${instanceId}} --region \${${region}}", "")}`,
         "Command opening a shell on the training instance through SSM Session Manager; empty when create_instance is false.",
       ],
       [
         "ssh_command",
-        this.sshCommand(instance, publicIp, props),
+        this.sshCommand(instanceId, publicIp, region, props),
         "SSH command for the training instance (only with compute.ssh.keyPairName; through Session Manager when no CIDR may reach port 22); empty otherwise or when create_instance is false.",
       ],
       ["instance_role_arn", spec.role.arn, "ARN of the IAM role of the training instances (instance profile of the single instance and the fleet)."],
       [
         "run_id",
-        `\${try(${instance}.tags.RunId, "")}`,
+        `\${try(${attributeAt(this.instance, 0, "tags", INSTANCE_TAGS.runId)}, "")}`,
         "Run id of the training instance: its checkpoints, logs, outputs and marker are under runs/RUN_ID/ in the outputs bucket; empty when create_instance is false.",
       ],
       [
@@ -293,7 +320,7 @@ export class TrainingCompute extends Construct {
   }
 
   /** `ssh -i <key>.pem ubuntu@<ip>`, through Session Manager when no CIDR reaches port 22; `""` without a key pair. */
-  private sshCommand(instance: string, publicIp: string, props: TrainingComputeProps): string {
+  private sshCommand(instanceId: string, publicIp: string, region: string, props: TrainingComputeProps): string {
     const key = this.launchSpec.keyName;
     if (!key) return "";
     const keyFile = escapeTemplate(shellWord(`${key}.pem`));
@@ -301,8 +328,8 @@ export class TrainingCompute extends Construct {
       return `\${try("ssh -i ${keyFile} ${DLAMI_LOGIN_USER}@\${${publicIp}}", "")}`;
     }
     const proxy =
-      "aws ssm start-session --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p --region ${data.aws_region.current.name}";
-    return `\${try("ssh -i ${keyFile} -o ProxyCommand='${proxy}' ${DLAMI_LOGIN_USER}@\${${instance}.id}", "")}`;
+      `aws ssm start-session --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p --region \${${region}}`;
+    return `\${try("ssh -i ${keyFile} -o ProxyCommand='${proxy}' ${DLAMI_LOGIN_USER}@\${${instanceId}}", "")}`;
   }
 }
 

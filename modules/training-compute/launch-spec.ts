@@ -39,7 +39,7 @@ import { type Grant, grantToRole } from "../../src/iam";
 import { address } from "../../src/naming";
 import type { TrainingVariables } from "../../src/variables";
 import { DLAMI_NVME_MOUNT, DLAMI_PARAMETERS, DLAMI_ROOT_DEVICE_NAME, type DlamiOs } from "./ami";
-import { logGroupName, metricsNamespace } from "./contract";
+import { STALL_MINUTES_RANGE, logGroupName, metricsNamespace } from "./contract";
 import { type NetworkMode, TrainingNetwork } from "./network";
 import {
   CONTAINER_ROLE_ASSUME_ACTIONS,
@@ -331,9 +331,10 @@ export class LaunchSpec extends Construct {
     );
     this.spotGraceSeconds = props.spotGraceSeconds ?? 30;
     this.stallMinutes = props.stallMinutes ?? 30;
-    if (!Number.isInteger(this.stallMinutes) || this.stallMinutes < 5 || this.stallMinutes > 1440) {
+    const stall = STALL_MINUTES_RANGE;
+    if (!Number.isInteger(this.stallMinutes) || this.stallMinutes < stall.min || this.stallMinutes > stall.max) {
       throw new GtiError(
-        `Stall minutes ${this.stallMinutes} for ${this.node.path} must be a whole number from 5 to 1440. Fix: e.g. 30 (safety.stalledRun.minutes).`,
+        `Stall minutes ${this.stallMinutes} for ${this.node.path} must be a whole number from ${stall.min} to ${stall.max}. Fix: e.g. 30 (safety.stalledRun.minutes).`,
       );
     }
     this.containerRole = this.createContainerRole(props);

@@ -20,7 +20,7 @@ export const FLEET_GROUP_ARN = `arn:aws:autoscaling:us-east-1:123456789012:autoS
 
 export interface SafetyStackOptions {
   /** Safety props besides the constructs. */
-  readonly safety?: Partial<Omit<TrainingSafetyProps, "compute" | "variables" | "fleet" | "namePrefix" | "project" | "environment">>;
+  readonly safety?: Partial<Omit<TrainingSafetyProps, "instances" | "autoShutdown" | "useSpot" | "fleet" | "namePrefix" | "project" | "environment">>;
   /** Give the module a fixture fleet group. @default false */
   readonly fleet?: boolean;
   readonly defaults?: TrainingVariableDefaults;
@@ -49,8 +49,9 @@ export function synthSafety(options: SafetyStackOptions = {}): SafetyStack {
       namePrefix: PREFIX,
       project: PROJECT,
       environment: ENVIRONMENT,
-      compute,
-      variables,
+      instances: compute,
+      autoShutdown: variables.autoShutdown.booleanValue,
+      useSpot: variables.useSpot.booleanValue,
       ...(fleet ? { fleet } : {}),
       ...options.safety,
     });

@@ -40,15 +40,20 @@ import { attributeAt, oneOf, resourceAddress } from "../../src/references";
 import { TerraformData } from "../../src/terraform-data";
 import { VARIABLE_NAMES } from "../../src/variables";
 import { DLAMI_LOGIN_USER } from "./ami";
-import { type LaunchSpecProps, LaunchSpec, type LaunchUserData } from "./launch-spec";
+import { type LaunchSpecProps, LaunchSpec } from "./launch-spec";
+import type { LaunchUserData } from "./runtime-install";
 import { INSTANCE_TAGS } from "./contract";
 import { escapeTemplate } from "./user-data";
 
 export * from "./ami";
 export * from "./contract";
+export * from "./instance-role";
+export * from "./instance-settings";
 export * from "./launch-spec";
 export * from "./network";
 export * from "./perms";
+export * from "./runtime-install";
+export * from "./security-group";
 export * from "./user-data";
 
 /** The runtime mode of the single instance (`GTI_MODE`). */

@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import {
@@ -29,6 +29,13 @@ describe("layers (docs/architecture.md)", () => {
   it("GIVEN every relative import WHEN resolved THEN it names an existing file (the graph misses nothing)", () => {
     const unresolved = importGraph(REPOSITORY_ROOT).filter((e) => !existsSync(join(REPOSITORY_ROOT, e.to)));
     expect(unresolved).toEqual([]);
+  });
+
+  it("GIVEN the module sources WHEN read THEN none declares a Terraform output (the stack owns the interface)", () => {
+    const declaring = sourceFiles(REPOSITORY_ROOT)
+      .filter((file) => layerOf(file) === "modules")
+      .filter((file) => /new TerraformOutput\(/.test(readFileSync(join(REPOSITORY_ROOT, file), "utf8")));
+    expect(declaring).toEqual([]);
   });
 
   it("GIVEN a core helper importing a module WHEN checked THEN the arrow is reported", () => {

@@ -4,7 +4,7 @@
  * S3 locking, and the training modules.
  */
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { S3Backend, TerraformStack } from "cdktf";
+import { S3Backend, type TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
 import { TrainingCompute, instanceMetadataTagKeyProblems } from "../modules/training-compute";
 import { TrainingFleet } from "../modules/training-fleet";
@@ -17,6 +17,7 @@ import { GtiError } from "../src/errors";
 import { FleetVariables } from "../src/fleet-variables";
 import { addPlaceholderGuard } from "./placeholder-guard";
 import { applyPolicy } from "../src/policy";
+import { addOutputs } from "../src/outputs";
 import { REQUIRED_TERRAFORM_VERSION, stateKey } from "../src/state";
 import type { TerraformData } from "../src/terraform-data";
 import { TrainingVariables } from "../src/variables";
@@ -53,6 +54,8 @@ export class TrainingEnvironmentStack extends TerraformStack {
    * holds example values (src/config/placeholders.ts); undefined when it holds none.
    */
   public readonly placeholderGuard: TerraformData | undefined;
+  /** The Terraform outputs (the env's Terraform interface), declared here from what the modules offer. */
+  public readonly outputs: readonly TerraformOutput[];
 
   public constructor(scope: Construct, props: TrainingEnvironmentStackProps) {
     const { config } = props;
@@ -178,6 +181,15 @@ export class TrainingEnvironmentStack extends TerraformStack {
       stalledRun: { enabled: safety.stalledRun.enabled, action: safety.stalledRun.action ?? safety.idleGpu.action },
       logRetentionDays: safety.logRetentionDays,
     });
+
+    // The Terraform interface: the stack declares every output, from what the modules offer.
+    this.outputs = addOutputs(this, [
+      ...this.storage.outputs,
+      ...this.registry.outputs,
+      ...this.compute.outputs,
+      ...(this.fleet?.outputs ?? []),
+      ...this.safety.outputs,
+    ]);
 
     // Example values left in the env files: synth warns (main.ts), Terraform refuses to deploy them to a real account.
     this.placeholderGuard = addPlaceholderGuard(this, placeholdersOf(config));

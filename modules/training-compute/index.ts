@@ -31,11 +31,12 @@
  */
 import { Eip } from "@cdktf/provider-aws/lib/eip";
 import { Instance } from "@cdktf/provider-aws/lib/instance";
-import { Fn, TerraformCount, TerraformLocal, TerraformOutput, Token, propertyAccess } from "cdktf";
+import { Fn, TerraformCount, TerraformLocal, Token, propertyAccess } from "cdktf";
 import { Construct } from "constructs";
 import { AwsContext } from "../../src/aws-context";
 import { GtiError } from "../../src/errors";
 import { address } from "../../src/naming";
+import type { OutputSpec } from "../../src/outputs";
 import { attributeAt, oneOf, resourceAddress } from "../../src/references";
 import { TerraformData } from "../../src/terraform-data";
 import { VARIABLE_NAMES } from "../../src/variables";
@@ -72,11 +73,6 @@ export interface TrainingComputeProps extends Omit<LaunchSpecProps, "instanceCou
   readonly spot?: SpotSettings;
   /** Attach an Elastic IP (same count as the instance: released with it). @default false */
   readonly elasticIp?: boolean;
-  /**
-   * Create the Terraform outputs `instance_id`, `instance_public_ip`, `ssm_command`, `ssh_command`,
-   * `instance_role_arn`, `run_id` and `hf_token_secret_arn`. @default true
-   */
-  readonly terraformOutputs?: boolean;
 }
 
 
@@ -93,6 +89,8 @@ export interface TrainingComputeProps extends Omit<LaunchSpecProps, "instanceCou
  * compute.launchSpec;  // what the spot fleet builds its launch template from
  */
 export class TrainingCompute extends Construct {
+  /** The Terraform outputs this module offers; the stack declares them (`addOutputs`, src/outputs.ts). */
+  public readonly outputs: readonly OutputSpec[];
   /** The shared launch configuration. */
   public readonly launchSpec: LaunchSpec;
   /** `var.create_instance ? 1 : 0`, on everything that exists only with the instance. */
@@ -274,7 +272,7 @@ export class TrainingCompute extends Construct {
     }
     this.publicIpExpression = oneOf(this.elasticIp ?? this.instance, "public_ip");
 
-    if (props.terraformOutputs ?? true) this.createOutputs(props);
+    this.outputs = this.describeOutputs(props);
   }
 
   /**
@@ -285,7 +283,7 @@ export class TrainingCompute extends Construct {
    * An output about the instance is therefore `""` while there is none (`try(<resource>[0].<attribute>, "")`, the
    * terraform-aws-modules convention), and scripts test for the empty string.
    */
-  private createOutputs(props: TrainingComputeProps): void {
+  private describeOutputs(props: TrainingComputeProps): OutputSpec[] {
     const spec = this.launchSpec;
     const region = AwsContext.of(this).region;
     const instanceId = attributeAt(this.instance, 0, "id");
@@ -319,9 +317,7 @@ export class TrainingCompute extends Construct {
         "ARN of the Secrets Manager secret holding the Hugging Face token (created empty: aws secretsmanager put-secret-value --secret-id ARN --secret-string TOKEN).",
       ],
     ];
-    for (const [outputName, value, description] of outputs) {
-      address(new TerraformOutput(this, `Output_${outputName}`, { value, description }), outputName);
-    }
+    return outputs.map(([name, value, description]) => ({ name, value, description }));
   }
 
   /** `ssh -i <key>.pem ubuntu@<ip>`, through Session Manager when no CIDR reaches port 22; `""` without a key pair. */

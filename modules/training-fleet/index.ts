@@ -24,7 +24,7 @@ import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
 import { PlacementGroup } from "@cdktf/provider-aws/lib/placement-group";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
-import { Fn, TerraformOutput, Token } from "cdktf";
+import { Fn, Token } from "cdktf";
 import { Construct } from "constructs";
 import { INSTANCE_TAGS, type LaunchSpec, type LaunchUserData, type RuntimeEnvEntry, launchTemplateEbs } from "../training-compute";
 import { AwsContext } from "../../src/aws-context";
@@ -34,6 +34,7 @@ import { GtiError } from "../../src/errors";
 import type { FleetVariables } from "../../src/fleet-variables";
 import { type Grant, grantToRole } from "../../src/iam";
 import { address } from "../../src/naming";
+import type { OutputSpec } from "../../src/outputs";
 import type { TerraformData } from "../../src/terraform-data";
 import type { TrainingVariables } from "../../src/variables";
 import { DRAIN_TIMEOUT_SECONDS_RANGE } from "./limits";
@@ -108,8 +109,6 @@ export interface TrainingFleetProps {
   readonly rendezvousTimeoutSeconds?: number;
   /** Heartbeat timeout of the termination lifecycle hook, in seconds ({@link DRAIN_TIMEOUT_SECONDS_RANGE}). @default 300 */
   readonly drainTimeoutSeconds?: number;
-  /** Create the Terraform outputs `fleet_asg_name` and `fleet_launch_template_id`. @default true */
-  readonly terraformOutputs?: boolean;
 }
 
 /**
@@ -124,6 +123,8 @@ export interface TrainingFleetProps {
  * fleet.autoScalingGroup; // aws_autoscaling_group.fleet, named gpu-training-infra-prod-fleet
  */
 export class TrainingFleet extends Construct {
+  /** The Terraform outputs this module offers; the stack declares them (`addOutputs`, src/outputs.ts). */
+  public readonly outputs: readonly OutputSpec[];
   /** `aws_autoscaling_group.fleet`, named `<namePrefix>-fleet`. */
   public readonly autoScalingGroup: AutoscalingGroup;
   /** `aws_launch_template.fleet`. */
@@ -346,23 +347,19 @@ export class TrainingFleet extends Construct {
       "drain",
     );
 
-    if (props.terraformOutputs ?? true) {
-      address(
-        new TerraformOutput(this, "Output_fleet_asg_name", {
-          value: this.autoScalingGroup.name,
-          description:
-            "Name of the training fleet's auto-scaling group, PROJECT-ENV-fleet (scale it with -var desired_instances=N; emergency stop: aws autoscaling update-auto-scaling-group --auto-scaling-group-name NAME --min-size 0 --desired-capacity 0).",
-        }),
-        "fleet_asg_name",
-      );
-      address(
-        new TerraformOutput(this, "Output_fleet_launch_template_id", {
-          value: this.launchTemplate.id,
-          description: "ID of the training fleet's launch template (the nodes' AMI, role, security groups, volume and user data).",
-        }),
-        "fleet_launch_template_id",
-      );
-    }
+    this.outputs = [
+      {
+        name: "fleet_asg_name",
+        value: this.autoScalingGroup.name,
+        description:
+          "Name of the training fleet's auto-scaling group, PROJECT-ENV-fleet (scale it with -var desired_instances=N; emergency stop: aws autoscaling update-auto-scaling-group --auto-scaling-group-name NAME --min-size 0 --desired-capacity 0).",
+      },
+      {
+        name: "fleet_launch_template_id",
+        value: this.launchTemplate.id,
+        description: "ID of the training fleet's launch template (the nodes' AMI, role, security groups, volume and user data).",
+      },
+    ];
   }
 }
 

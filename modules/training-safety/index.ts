@@ -41,11 +41,11 @@ import type { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import type { KmsKey } from "@cdktf/provider-aws/lib/kms-key";
 import type { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import type { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
-import { AssetType, type IResolvable, TerraformAsset, TerraformOutput } from "cdktf";
+import { AssetType, type IResolvable, TerraformAsset } from "cdktf";
 import { Construct } from "constructs";
 import { GtiError } from "../../src/errors";
 import { type Grant, serviceRole } from "../../src/iam";
-import { address } from "../../src/naming";
+import type { OutputSpec } from "../../src/outputs";
 import { AlertsTopic } from "./alerts-topic";
 import { GuardFunction, type SafetyAction } from "./guard-function";
 import { IdleGpuAlarm } from "./idle-gpu-alarm";
@@ -149,8 +149,6 @@ export interface TrainingSafetyProps {
   readonly stalledRun?: StalledRunProps;
   /** Retention of the guard's log group, in days. @default 30 */
   readonly logRetentionDays?: number;
-  /** Create the Terraform outputs `alerts_topic_arn` and `dashboard_url`. @default true */
-  readonly terraformOutputs?: boolean;
 }
 
 /**
@@ -166,6 +164,8 @@ export interface TrainingSafetyProps {
  * safety.guard;       // aws_lambda_function.safety_guard
  */
 export class TrainingSafety extends Construct {
+  /** The Terraform outputs this module offers; the stack declares them (`addOutputs`, src/outputs.ts). */
+  public readonly outputs: readonly OutputSpec[];
   /** The alerts topic, its key and subscriptions. */
   public readonly alerts: AlertsTopic;
   /** `aws_sns_topic.safety_alerts`. */
@@ -339,22 +339,18 @@ export class TrainingSafety extends Construct {
     this.dashboard = dashboard.dashboard;
     this.dashboardUrl = dashboard.url;
 
-    if (props.terraformOutputs ?? true) {
-      address(
-        new TerraformOutput(this, "Output_alerts_topic_arn", {
-          value: this.topic.arn,
-          description:
-            "ARN of the SNS topic receiving every safety alert (runtime guard, idle-GPU, stalled-run and guard-error alarms, spot warnings, budget); subscribe with aws sns subscribe.",
-        }),
-        "alerts_topic_arn",
-      );
-      address(
-        new TerraformOutput(this, "Output_dashboard_url", {
-          value: this.dashboardUrl,
-          description: "URL of the environment's CloudWatch dashboard: GPU, training progress per run (step rate, loss, ETA), CPU, memory, disk, network, the runtime guard's actions, training log errors.",
-        }),
-        "dashboard_url",
-      );
-    }
+    this.outputs = [
+      {
+        name: "alerts_topic_arn",
+        value: this.topic.arn,
+        description:
+          "ARN of the SNS topic receiving every safety alert (runtime guard, idle-GPU, stalled-run and guard-error alarms, spot warnings, budget); subscribe with aws sns subscribe.",
+      },
+      {
+        name: "dashboard_url",
+        value: this.dashboardUrl,
+        description: "URL of the environment's CloudWatch dashboard: GPU, training progress per run (step rate, loss, ETA), CPU, memory, disk, network, the runtime guard's actions, training log errors.",
+      },
+    ];
   }
 }

@@ -12,13 +12,14 @@ import { DataAwsKmsKey } from "@cdktf/provider-aws/lib/data-aws-kms-key";
 import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import type { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import type { S3BucketLifecycleConfigurationRule } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
-import { TerraformOutput, Token } from "cdktf";
+import { Token } from "cdktf";
 import { Construct } from "constructs";
 import { AwsContext } from "../../src/aws-context";
 import { bucketNameProblems } from "../../src/rules";
 import { GtiError } from "../../src/errors";
 import { type Grant, KMS_DECRYPT_ACTIONS, KMS_ENCRYPT_ACTIONS, grantToRole } from "../../src/iam";
 import { address } from "../../src/naming";
+import type { OutputSpec } from "../../src/outputs";
 import { SecureBucket } from "../../src/secure-bucket";
 import { INTERRUPTED_MARKER, RUNS_PREFIX } from "./layout";
 import { BUCKET_LIST_ACTIONS, MARKER_DELETE_ACTIONS, OBJECT_READ_ACTIONS, OBJECT_WRITE_ACTIONS } from "./perms";
@@ -77,11 +78,6 @@ export interface TrainingStorageProps {
   };
   /** Lifecycle rules' settings. @default the seed's values ({@link DEFAULT_STORAGE_LIFECYCLE}) */
   readonly lifecycle?: TrainingStorageLifecycle;
-  /**
-   * Create the Terraform outputs `training_bucket`, `outputs_bucket`, `training_bucket_arn` and `outputs_bucket_arn`.
-   * @default true
-   */
-  readonly terraformOutputs?: boolean;
 }
 
 /** Which runs a {@link TrainingStorage.grantWriteRuns} grant covers, and its name. */
@@ -102,6 +98,8 @@ export interface RunGrantOptions {
  * storage.outputsBucket.name;            // "${aws_s3_bucket.storage_outputs.bucket}"
  */
 export class TrainingStorage extends Construct {
+  /** The Terraform outputs this module offers; the stack declares them (`addOutputs`, src/outputs.ts). */
+  public readonly outputs: readonly OutputSpec[];
   /** The data (training inputs) bucket: `aws_s3_bucket.storage_data`. */
   public readonly dataBucket: SecureBucket;
   /** The outputs (runs) bucket: `aws_s3_bucket.storage_outputs`. */
@@ -172,7 +170,7 @@ export class TrainingStorage extends Construct {
       ],
     });
 
-    if (props.terraformOutputs ?? true) this.createOutputs();
+    this.outputs = this.describeOutputs();
   }
 
   /** `s3://<data bucket>/` (a token). */
@@ -283,7 +281,8 @@ export class TrainingStorage extends Construct {
     return [{ sid, effect: "Allow", actions: [...actions], resources: [this.kmsKeyArn] }];
   }
 
-  private createOutputs(): void {
+  /** `training_bucket`, `outputs_bucket`, `training_bucket_arn`, `outputs_bucket_arn`. */
+  private describeOutputs(): OutputSpec[] {
     const outputs: [string, string, string][] = [
       ["training_bucket", this.dataBucket.name, "Name of the S3 bucket for training data (inputs), read-only for training instances."],
       [
@@ -294,9 +293,7 @@ export class TrainingStorage extends Construct {
       ["training_bucket_arn", this.dataBucket.arn, "ARN of the training data bucket."],
       ["outputs_bucket_arn", this.outputsBucket.arn, "ARN of the outputs (training runs) bucket."],
     ];
-    for (const [name, value, description] of outputs) {
-      address(new TerraformOutput(this, `Output_${name}`, { value, description }), name);
-    }
+    return outputs.map(([name, value, description]) => ({ name, value, description }));
   }
 }
 

@@ -29,7 +29,7 @@ describe.skipIf(!detection.available)("the fleet's shared run id under the real 
       (stack) => {
         const variables = new TrainingVariables(stack, "Variables");
         const fleetVariables = new FleetVariables(stack, "FleetVariables", { maxInstances: 8, environment: "lab" });
-        const runId = new FleetRunId(stack, "RunId", { variables, fleetVariables });
+        const runId = new FleetRunId(stack, "RunId", { runId: variables.runId.stringValue, desiredInstances: fleetVariables.desiredInstances.numberValue });
         // Test outputs: the id, and the resource's own id, which changes exactly when the run id is regenerated.
         new TerraformOutput(stack, "run_id", { value: runId.value });
         new TerraformOutput(stack, "run_id_resource", { value: runId.data.id });

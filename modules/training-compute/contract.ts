@@ -81,3 +81,17 @@ export function minimumDrainSeconds(spotGraceSeconds: number): number {
 
 /** Minutes without a new training step before a run counts as stalled (`safety.stalledRun.minutes`, `StallMinutes`). */
 export const STALL_MINUTES_RANGE = { min: 5, max: 1440 } as const;
+
+/**
+ * How a run id is generated when none is given (`run_id` empty): `run-<UTC timestamp>`, e.g. `run-20250131-143005`,
+ * as a Terraform expression (a `terraform_data` input, frozen after creation by `ignore_changes`).
+ */
+export const GENERATED_RUN_ID = 'run-${formatdate("YYYYMMDD-hhmmss", timestamp())}';
+
+/**
+ * The run id in force, as a Terraform expression: the `run_id` variable when set, else the generated one. Both
+ * arguments are tokens (`var.run_id`, the generated id's reference).
+ */
+export function runIdOrGenerated(runIdVariable: string, generated: string): string {
+  return `\${${runIdVariable} != "" ? ${runIdVariable} : ${generated}}`;
+}

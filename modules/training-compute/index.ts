@@ -39,11 +39,11 @@ import { address } from "../../src/naming";
 import type { OutputSpec } from "../../src/outputs";
 import { attributeAt, oneOf, resourceAddress } from "../../src/references";
 import { TerraformData } from "../../src/terraform-data";
-import { VARIABLE_NAMES } from "../../src/variables";
 import { DLAMI_LOGIN_USER } from "./ami";
 import { type LaunchSpecProps, LaunchSpec } from "./launch-spec";
 import type { LaunchUserData } from "./runtime-install";
-import { INSTANCE_TAGS } from "./contract";
+import { GENERATED_RUN_ID, INSTANCE_TAGS, runIdOrGenerated } from "./contract";
+import { DEFAULT_SPOT_SETTINGS, type SpotSettings, stopWithoutPersistentRequest } from "./spot";
 import { escapeTemplate } from "./user-data";
 
 export * from "./ami";
@@ -55,18 +55,12 @@ export * from "./network";
 export * from "./perms";
 export * from "./runtime-install";
 export * from "./security-group";
+export * from "./spot";
 export * from "./user-data";
 
 /** The runtime mode of the single instance (`GTI_MODE`). */
 export const SINGLE_MODE = "single";
 
-/** Spot request settings (`compute.spot`). */
-export interface SpotSettings {
-  /** `persistent` re-requests capacity after an interruption. @default "one-time" */
-  readonly requestType?: "one-time" | "persistent";
-  /** What AWS does on interruption; `stop` needs a persistent request. @default "terminate" */
-  readonly interruptionBehavior?: "terminate" | "stop";
-}
 
 export interface TrainingComputeProps extends Omit<LaunchSpecProps, "instanceCount" | "runIds"> {
   /** Spot request settings, used when `var.use_spot` is true. @default one-time, terminate on interruption */
@@ -145,8 +139,11 @@ export class TrainingCompute extends Construct {
   public constructor(scope: Construct, id: string, props: TrainingComputeProps) {
     super(scope, id);
     const v = props.variables;
-    this.spot = { requestType: props.spot?.requestType ?? "one-time", interruptionBehavior: props.spot?.interruptionBehavior ?? "terminate" };
-    if (this.spot.interruptionBehavior === "stop" && this.spot.requestType !== "persistent") {
+    // Variable references as tokens; inside a "${...}" expression cdktf writes them bare (var.use_spot).
+    const useSpot = Token.asString(v.useSpot.booleanValue);
+    const spotMaxPrice = v.spotMaxPrice.stringValue;
+    this.spot = { ...DEFAULT_SPOT_SETTINGS, ...props.spot };
+    if (stopWithoutPersistentRequest(this.spot)) {
       throw new GtiError(
         `Spot interruption behavior "stop" needs a persistent request (AWS rejects it for one-time requests; requestType is "${this.spot.requestType}"). ` +
           'Fix: set compute.spot.requestType = "persistent", or interruptionBehavior = "terminate".',
@@ -161,7 +158,7 @@ export class TrainingCompute extends Construct {
       new TerraformData(this, "RunId", {
         count: this.count,
         // run-20250131-143005 (UTC), generated at the first apply, then frozen by ignore_changes.
-        input: 'run-${formatdate("YYYYMMDD-hhmmss", timestamp())}',
+        input: GENERATED_RUN_ID,
         lifecycle: { ignoreChanges: ["input"] },
       }),
       "compute",
@@ -171,7 +168,7 @@ export class TrainingCompute extends Construct {
       new TerraformLocal(
         this,
         "RunIdLocal",
-        `\${var.${VARIABLE_NAMES.runId} != "" ? var.${VARIABLE_NAMES.runId} : join("", ${Token.asString(propertyAccess(this.runIdData, ["*", "output"]))})}`,
+        runIdOrGenerated(v.runId.stringValue, Token.asString(Fn.join("", Token.asList(propertyAccess(this.runIdData, ["*", "output"]))))),
       ),
       "compute",
       "run_id",
@@ -186,7 +183,7 @@ export class TrainingCompute extends Construct {
           instance_type: v.instanceType.stringValue,
           use_spot: v.useSpot.booleanValue,
           // The price only matters on spot: changing it for an on-demand instance replaces nothing.
-          spot_max_price: `\${var.${VARIABLE_NAMES.useSpot} ? var.${VARIABLE_NAMES.spotMaxPrice} : ""}`,
+          spot_max_price: `\${${useSpot} ? ${spotMaxPrice} : ""}`,
         },
       }),
       "compute",
@@ -221,12 +218,7 @@ export class TrainingCompute extends Construct {
         },
         userDataBase64: this.userData.base64Gzip,
         userDataReplaceOnChange: true,
-        tags: {
-          Name: name,
-          [INSTANCE_TAGS.runId]: this.runId,
-          [INSTANCE_TAGS.maxRuntimeHours]: Token.asString(v.maxRuntimeHours.numberValue),
-          [INSTANCE_TAGS.autoShutdown]: Token.asString(v.autoShutdown.booleanValue),
-        },
+        tags: spec.instanceTags(name, this.runId),
         // The grants exist before the first boot (IAM is eventually consistent; the runtime's first calls need them).
         dependsOn: spec.grants.map((grant) => grant.policy),
         lifecycle: {
@@ -244,14 +236,14 @@ export class TrainingCompute extends Construct {
     // CDKTF-PITFALLS.md item 3: cdktf silently drops a conditional instance_market_options, so the dynamic block is
     // written into the JSON directly: present (spot) when var.use_spot, absent (on demand) otherwise.
     this.instance.addOverride("dynamic.instance_market_options", {
-      for_each: `\${var.${VARIABLE_NAMES.useSpot} ? [1] : []}`,
+      for_each: `\${${useSpot} ? [1] : []}`,
       content: {
         market_type: "spot",
         spot_options: {
           spot_instance_type: this.spot.requestType,
           instance_interruption_behavior: this.spot.interruptionBehavior,
           // null (no cap but the on-demand price) when the variable is empty.
-          max_price: `\${var.${VARIABLE_NAMES.spotMaxPrice} == "" ? null : var.${VARIABLE_NAMES.spotMaxPrice}}`,
+          max_price: `\${${spotMaxPrice} == "" ? null : ${spotMaxPrice}}`,
         },
       },
     });

@@ -38,7 +38,7 @@ import type { Grant } from "../../src/iam";
 import { address } from "../../src/naming";
 import type { TrainingVariables } from "../../src/variables";
 import { DLAMI_PARAMETERS, DLAMI_ROOT_DEVICE_NAME, type DlamiOs } from "./ami";
-import { STALL_MINUTES_RANGE, logGroupName, metricsNamespace } from "./contract";
+import { INSTANCE_TAGS, STALL_MINUTES_RANGE, logGroupName, metricsNamespace } from "./contract";
 import { InstanceRole } from "./instance-role";
 import { METADATA_OPTIONS, type RootVolumeSpec } from "./instance-settings";
 import { type NetworkMode, TrainingNetwork } from "./network";
@@ -166,12 +166,16 @@ export class LaunchSpec extends Construct {
   public readonly grants: readonly Grant[];
 
   private readonly storage: TrainingStorage;
+  private readonly maxRuntimeHoursTag: string;
+  private readonly autoShutdownTag: string;
   private readonly runtime: RuntimeInstall;
 
   public constructor(scope: Construct, id: string, props: LaunchSpecProps) {
     super(scope, id);
     this.storage = props.storage;
     const { variables } = props;
+    this.maxRuntimeHoursTag = Token.asString(variables.maxRuntimeHours.numberValue);
+    this.autoShutdownTag = Token.asString(variables.autoShutdown.booleanValue);
 
     // AMI: the DLAMI's public SSM parameter (read at every plan), or an explicit id.
     if (props.ami?.id) {
@@ -258,7 +262,7 @@ export class LaunchSpec extends Construct {
         outputsBucketName: props.storage.outputsBucket.name,
         repositoryUrl: props.registry.repositoryUrl,
         imageTag: variables.trainingImageTag.stringValue,
-        autoShutdown: Token.asString(variables.autoShutdown.booleanValue),
+        autoShutdown: this.autoShutdownTag,
         checkpointIntervalMinutes: props.checkpointIntervalMinutes ?? 15,
         spotGraceSeconds: this.spotGraceSeconds,
         hfTokenSecretArn: this.hfTokenSecret.arn,
@@ -306,6 +310,19 @@ export class LaunchSpec extends Construct {
   /** The runtime configuration (`/etc/gpu-training/runtime.env`) of a mode, in file order (`extraEnv` last). */
   public runtimeEnv(mode: string, runId = "", extraEnv: readonly RuntimeEnvEntry[] = []): RuntimeEnvEntry[] {
     return this.runtime.runtimeEnv(mode, runId, extraEnv);
+  }
+
+  /**
+   * The tags every training instance carries besides the provider's default tags: `Name`, the guard's
+   * `MaxRuntimeHours`, `AutoShutdown`, and `RunId` when the run id is known at launch.
+   */
+  public instanceTags(name: string, runId?: string): Record<string, string> {
+    return {
+      Name: name,
+      ...(runId !== undefined ? { [INSTANCE_TAGS.runId]: runId } : {}),
+      [INSTANCE_TAGS.maxRuntimeHours]: this.maxRuntimeHoursTag,
+      [INSTANCE_TAGS.autoShutdown]: this.autoShutdownTag,
+    };
   }
 
   /**

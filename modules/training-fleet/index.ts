@@ -26,7 +26,7 @@ import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
 import { Fn, Token } from "cdktf";
 import { Construct } from "constructs";
-import { INSTANCE_TAGS, type LaunchSpec, type LaunchUserData, type RuntimeEnvEntry, launchTemplateEbs } from "../training-compute";
+import { type LaunchSpec, type LaunchUserData, type RuntimeEnvEntry, launchTemplateEbs } from "../training-compute";
 import { AwsContext } from "../../src/aws-context";
 import { isGpuInstanceType } from "../../src/gpu-instance-types";
 import { minimumDrainSeconds } from "../training-compute/contract";
@@ -183,7 +183,7 @@ export class TrainingFleet extends Construct {
     ]);
 
     if (multiNode) {
-      const runId = new FleetRunId(this, "RunId", { variables: v, fleetVariables: fv });
+      const runId = new FleetRunId(this, "RunId", { runId: v.runId.stringValue, desiredInstances: fv.desiredInstances.numberValue });
       this.runIdData = runId.data;
       this.runId = runId.value;
 
@@ -234,11 +234,8 @@ export class TrainingFleet extends Construct {
 
     const nodeTags = (nameTag: string): Record<string, string> => ({
       ...(props.tags ?? {}),
-      Name: nameTag,
-      [INSTANCE_TAGS.maxRuntimeHours]: Token.asString(v.maxRuntimeHours.numberValue),
-      [INSTANCE_TAGS.autoShutdown]: Token.asString(v.autoShutdown.booleanValue),
+      ...spec.instanceTags(nameTag, this.runId),
       [FLEET_TAGS.mode]: runtimeMode,
-      ...(this.runId !== undefined ? { [INSTANCE_TAGS.runId]: this.runId } : {}),
     });
     const securityGroups = [spec.securityGroup.id, ...(this.nodesSecurityGroup ? [this.nodesSecurityGroup.id] : [])];
 

@@ -12,6 +12,12 @@ import {
   SPOT_MAX_PRICE_PATTERN,
 } from "../../variables";
 import { RUNTIME_TIMINGS, minimumDrainSeconds } from "../../../modules/training-compute/contract";
+import {
+  DEFAULT_SPOT_SETTINGS,
+  SPOT_INTERRUPTION_BEHAVIORS,
+  SPOT_REQUEST_TYPES,
+  stopWithoutPersistentRequest,
+} from "../../../modules/training-compute/spot";
 import { cidr, gpuInstanceType, intInRange, kmsKeyArn, rule } from "./common";
 
 /** Defined with the Terraform variables and the runtime contract that enforce them; re-exported for the schema. */
@@ -32,12 +38,12 @@ const spotMaxPrice = z
 export const spotSchema = z
   .strictObject({
     /** Spot request type. `persistent` re-requests capacity after an interruption. @default "one-time" */
-    requestType: z.enum(["one-time", "persistent"]).default("one-time"),
+    requestType: z.enum(SPOT_REQUEST_TYPES).default(DEFAULT_SPOT_SETTINGS.requestType),
     /** What AWS does on interruption. `stop` needs a persistent request. @default "terminate" */
-    interruptionBehavior: z.enum(["terminate", "stop"]).default("terminate"),
+    interruptionBehavior: z.enum(SPOT_INTERRUPTION_BEHAVIORS).default(DEFAULT_SPOT_SETTINGS.interruptionBehavior),
   })
   .superRefine((value, ctx) => {
-    if (value.interruptionBehavior === "stop" && value.requestType !== "persistent") {
+    if (stopWithoutPersistentRequest(value)) {
       ctx.addIssue({
         code: "custom",
         path: ["interruptionBehavior"],

@@ -172,8 +172,7 @@ export class TrainingFleet extends Construct {
     const context = AwsContext.of(this);
 
     // Permissions first: the group depends on them, so no node boots before its role can discover peers and leave.
-    const groupArn =
-      `arn:${context.partition}:autoscaling:${context.region}:${context.accountId}:autoScalingGroup:*:autoScalingGroupName/${name}`;
+    const groupArn = context.formatArn({ service: "autoscaling", resource: `autoScalingGroup:*:autoScalingGroupName/${name}` });
     this.autoScalingGroupArn = groupArn;
     this.grant = grantToRole(this, spec.role, "fleet_node", [
       // "*": EC2 Describe* and Auto Scaling Describe* calls take no resource ARN (read-only peer discovery).

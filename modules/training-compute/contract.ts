@@ -95,3 +95,16 @@ export const GENERATED_RUN_ID = 'run-${formatdate("YYYYMMDD-hhmmss", timestamp()
 export function runIdOrGenerated(runIdVariable: string, generated: string): string {
   return `\${${runIdVariable} != "" ? ${runIdVariable} : ${generated}}`;
 }
+
+/**
+ * Tag keys EC2 accepts on an instance whose tags are readable from the instance metadata (`instance_metadata_tags =
+ * "enabled"`): letters, digits and `+ - = . , _ : @`, no spaces or `/`, not `.`, `..` or `_index`. The provider's
+ * default tags (Project, Environment, ... and the env's `tags`) land on the instance, so they must follow this too.
+ *
+ * @returns one problem per key that breaks the rule (empty when all are fine)
+ */
+export function instanceMetadataTagKeyProblems(keys: readonly string[]): string[] {
+  return keys
+    .filter((key) => !/^[A-Za-z0-9+\-=.,_:@]+$/.test(key) || key === "." || key === ".." || key === "_index")
+    .map((key) => `tag key "${key}" cannot be read from instance metadata (only letters, digits and + - = . , _ : @; not ".", ".." or "_index")`);
+}

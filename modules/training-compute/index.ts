@@ -39,14 +39,14 @@ import { address } from "../../src/naming";
 import type { OutputSpec } from "../../src/outputs";
 import { attributeAt, oneOf, resourceAddress } from "../../src/references";
 import { TerraformData } from "../../src/terraform-data";
-import { DLAMI_LOGIN_USER } from "./ami";
+import { computeOutputs } from "./compute-outputs";
 import { type LaunchSpecProps, LaunchSpec } from "./launch-spec";
 import type { LaunchUserData } from "./runtime-install";
 import { GENERATED_RUN_ID, INSTANCE_TAGS, runIdOrGenerated } from "./contract";
 import { DEFAULT_SPOT_SETTINGS, type SpotSettings, stopWithoutPersistentRequest } from "./spot";
-import { escapeTemplate } from "./user-data";
 
 export * from "./ami";
+export * from "./compute-outputs";
 export * from "./contract";
 export * from "./instance-role";
 export * from "./instance-settings";
@@ -264,82 +264,14 @@ export class TrainingCompute extends Construct {
     }
     this.publicIpExpression = oneOf(this.elasticIp ?? this.instance, "public_ip");
 
-    this.outputs = this.describeOutputs(props);
+    this.outputs = computeOutputs({
+      instance: this.instance,
+      elasticIp: this.elasticIp,
+      role: this.launchSpec.role,
+      hfTokenSecret: this.launchSpec.hfTokenSecret,
+      keyName: this.launchSpec.keyName,
+      sshFromCidrs: (props.ssh?.allowedCidrs ?? []).length > 0,
+      region: AwsContext.of(this).region,
+    });
   }
-
-  /**
-   * The compute outputs. References are tokens; inside a `${...}` expression cdktf writes a token bare
-   * (`aws_instance.compute_training[0].id`), so a reference inside a quoted string there is wrapped in `\${...}`.
-   * None is ever null: Terraform leaves null outputs out of the state, and cdktf-cli 0.21 then
-   * crashes after a successful `cdktf deploy` (exit 1) when a construct has some outputs present and others missing.
-   * An output about the instance is therefore `""` while there is none (`try(<resource>[0].<attribute>, "")`, the
-   * terraform-aws-modules convention), and scripts test for the empty string.
-   */
-  private describeOutputs(props: TrainingComputeProps): OutputSpec[] {
-    const spec = this.launchSpec;
-    const region = AwsContext.of(this).region;
-    const instanceId = attributeAt(this.instance, 0, "id");
-    const publicIp = attributeAt(this.elasticIp ?? this.instance, 0, "public_ip");
-    const outputs: [string, string, string][] = [
-      ["instance_id", `\${try(${instanceId}, "")}`, "ID of the GPU training instance; empty when create_instance is false."],
-      [
-        "instance_public_ip",
-        `\${try(${publicIp}, "")}`,
-        "Public IPv4 address of the training instance (its Elastic IP with compute.elasticIp); empty when create_instance is false or the subnet gives no public address.",
-      ],
-      [
-        "ssm_command",
-        `\${try("aws ssm start-session --target \${${instanceId}} --region \${${region}}", "")}`,
-        "Command opening a shell on the training instance through SSM Session Manager; empty when create_instance is false.",
-      ],
-      [
-        "ssh_command",
-        this.sshCommand(instanceId, publicIp, region, props),
-        "SSH command for the training instance (only with compute.ssh.keyPairName; through Session Manager when no CIDR may reach port 22); empty otherwise or when create_instance is false.",
-      ],
-      ["instance_role_arn", spec.role.arn, "ARN of the IAM role of the training instances (instance profile of the single instance and the fleet)."],
-      [
-        "run_id",
-        `\${try(${attributeAt(this.instance, 0, "tags", INSTANCE_TAGS.runId)}, "")}`,
-        "Run id of the training instance: its checkpoints, logs, outputs and marker are under runs/RUN_ID/ in the outputs bucket; empty when create_instance is false.",
-      ],
-      [
-        "hf_token_secret_arn",
-        spec.hfTokenSecret.arn,
-        "ARN of the Secrets Manager secret holding the Hugging Face token (created empty: aws secretsmanager put-secret-value --secret-id ARN --secret-string TOKEN).",
-      ],
-    ];
-    return outputs.map(([name, value, description]) => ({ name, value, description }));
-  }
-
-  /** `ssh -i <key>.pem ubuntu@<ip>`, through Session Manager when no CIDR reaches port 22; `""` without a key pair. */
-  private sshCommand(instanceId: string, publicIp: string, region: string, props: TrainingComputeProps): string {
-    const key = this.launchSpec.keyName;
-    if (!key) return "";
-    const keyFile = escapeTemplate(shellWord(`${key}.pem`));
-    if ((props.ssh?.allowedCidrs ?? []).length > 0) {
-      return `\${try("ssh -i ${keyFile} ${DLAMI_LOGIN_USER}@\${${publicIp}}", "")}`;
-    }
-    const proxy =
-      `aws ssm start-session --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p --region \${${region}}`;
-    return `\${try("ssh -i ${keyFile} -o ProxyCommand='${proxy}' ${DLAMI_LOGIN_USER}@\${${instanceId}}", "")}`;
-  }
-}
-
-/** A word the shell reads as is: single-quoted when it holds anything but letters, digits and `._-/~`. */
-function shellWord(word: string): string {
-  return /^[A-Za-z0-9._\-/~]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * Tag keys EC2 accepts on an instance whose tags are readable from the instance metadata (`instance_metadata_tags =
- * "enabled"`): letters, digits and `+ - = . , _ : @`, no spaces or `/`, not `.`, `..` or `_index`. The provider's
- * default tags (Project, Environment, ... and the env's `tags`) land on the instance, so they must follow this too.
- *
- * @returns one problem per key that breaks the rule (empty when all are fine)
- */
-export function instanceMetadataTagKeyProblems(keys: readonly string[]): string[] {
-  return keys
-    .filter((key) => !/^[A-Za-z0-9+\-=.,_:@]+$/.test(key) || key === "." || key === ".." || key === "_index")
-    .map((key) => `tag key "${key}" cannot be read from instance metadata (only letters, digits and + - = . , _ : @; not ".", ".." or "_index")`);
 }

@@ -31,7 +31,6 @@
  * One construct per job, each in its file: alerts-topic.ts, guard-function.ts, idle-gpu-alarm.ts,
  * stalled-run-alarms.ts, spot-stop-check.ts, monthly-budget.ts, safety-dashboard.ts. This file composes them.
  */
-import type { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
 import type { BudgetsBudget } from "@cdktf/provider-aws/lib/budgets-budget";
 import type { CloudwatchDashboard } from "@cdktf/provider-aws/lib/cloudwatch-dashboard";
 import type { CloudwatchEventRule } from "@cdktf/provider-aws/lib/cloudwatch-event-rule";
@@ -47,9 +46,10 @@ import { GtiError } from "../../src/errors";
 import { type Grant, serviceRole } from "../../src/iam";
 import type { OutputSpec } from "../../src/outputs";
 import { AlertsTopic } from "./alerts-topic";
-import { GuardFunction, type SafetyAction } from "./guard-function";
+import { GuardFunction } from "./guard-function";
 import { IdleGpuAlarm } from "./idle-gpu-alarm";
 import type { ITrainingInstances } from "./instances";
+import type { IdleGpuProps, RuntimeGuardProps, SafetyFleet, StalledRunProps } from "./settings";
 import { IDLE_GPU_MINUTES_RANGE, IDLE_GPU_PERIOD_MINUTES, isIdleGpuMinutes } from "./limits";
 import { MonthlyBudget } from "./monthly-budget";
 import { SafetyDashboard } from "./safety-dashboard";
@@ -65,60 +65,13 @@ export * from "./instances";
 export * from "./limits";
 export * from "./monthly-budget";
 export * from "./perms";
+export * from "./settings";
 export * from "./policies";
 export * from "./safety-dashboard";
 export * from "./spot-stop-check";
 export * from "./stalled-run-alarms";
 /** The CloudWatch agent's GPU utilisation metric (defined with the runtime's other names in training-compute). */
 export { GPU_UTILIZATION_METRIC } from "../training-compute/contract";
-
-/** The runtime guard's settings (`safety.guard`). */
-export interface RuntimeGuardProps {
-  /** EventBridge schedule expression of the max-runtime check. @default "rate(1 hour)" */
-  readonly schedule?: string;
-  /** What happens to a single instance over its max runtime (fleet members are always terminated through their group). @default "terminate" */
-  readonly action?: SafetyAction;
-  /** Only report what would be done. @default false */
-  readonly dryRun?: boolean;
-  /**
-   * Reserved concurrency of the function. @default none: the account's unreserved pool (AWS refuses a reservation
-   * that leaves fewer than 10 unreserved executions, and new accounts have exactly 10)
-   */
-  readonly reservedConcurrency?: number;
-}
-
-/** The idle-GPU alarm's settings (`safety.idleGpu`). */
-export interface IdleGpuProps {
-  /** Create the alarm (with the instance). @default true */
-  readonly enabled?: boolean;
-  /** Utilisation (%) of the busiest GPU under which the instance counts as idle. @default 5 */
-  readonly thresholdPercent?: number;
-  /** Minutes of idleness before the action, a multiple of 5 up to 1440. @default 60 */
-  readonly minutes?: number;
-  /** What the alarm does to the instance (unless `auto_shutdown` is false: then it only notifies). @default "terminate" */
-  readonly action?: SafetyAction;
-}
-
-/** The stalled-run alarm's settings (`safety.stalledRun`; its minutes are the compute module's `stallMinutes`). */
-export interface StalledRunProps {
-  /** Create the alarm (with the instance; notify-only on the fleet's group). @default true */
-  readonly enabled?: boolean;
-  /**
-   * What the alarm does to the single instance: only notify, or terminate / stop it (unless `auto_shutdown` is false:
-   * then it only notifies). @default "terminate"
-   */
-  readonly action?: SafetyAction | "notify";
-}
-
-/** The fleet, for the guard's permission on its group, the fleet alarm and the dashboard. Satisfied by `TrainingFleet`. */
-export interface SafetyFleet {
-  readonly autoScalingGroup: AutoscalingGroup;
-  /**
-   * The group's ARN built from its literal name (`TrainingFleet.autoScalingGroupArn`), for the guard's permission: a
-   * reference to `autoScalingGroup.arn` would defer the policy document to apply time whenever the group changes.
-   */
-  readonly autoScalingGroupArn: string;
-}
 
 export interface TrainingSafetyProps {
   /** Start of generated names, usually `<project>-<env>` (e.g. `gpu-training-infra-dev`). */

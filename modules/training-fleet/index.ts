@@ -21,64 +21,29 @@
 import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
 import { AutoscalingLifecycleHook } from "@cdktf/provider-aws/lib/autoscaling-lifecycle-hook";
 import { LaunchTemplate } from "@cdktf/provider-aws/lib/launch-template";
-import { PlacementGroup } from "@cdktf/provider-aws/lib/placement-group";
-import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
-import { VpcSecurityGroupIngressRule } from "@cdktf/provider-aws/lib/vpc-security-group-ingress-rule";
+import type { PlacementGroup } from "@cdktf/provider-aws/lib/placement-group";
+import type { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
 import { Fn, Token } from "cdktf";
 import { Construct } from "constructs";
 import { type LaunchSpec, type LaunchUserData, type RuntimeEnvEntry, launchTemplateEbs } from "../training-compute";
 import { AwsContext } from "../../src/aws-context";
-import { isGpuInstanceType } from "../../src/gpu-instance-types";
-import { minimumDrainSeconds } from "../training-compute/contract";
-import { GtiError } from "../../src/errors";
 import type { FleetVariables } from "../../src/fleet-variables";
 import { type Grant, grantToRole } from "../../src/iam";
 import { address } from "../../src/naming";
 import type { OutputSpec } from "../../src/outputs";
 import type { TerraformData } from "../../src/terraform-data";
 import type { TrainingVariables } from "../../src/variables";
-import { DRAIN_TIMEOUT_SECONDS_RANGE } from "./limits";
+import { MultiNodeNetwork } from "./multi-node-network";
 import { FLEET_DISCOVERY_ACTIONS, FLEET_LIFECYCLE_ACTIONS } from "./perms";
+import { FLEET_GROUP_METRICS, FLEET_RUNTIME_MODES, FLEET_TAGS, type FleetMode, TERMINATING_TRANSITION } from "./contract";
 import { FleetRunId } from "./run-id";
+import { validateFleetProps } from "./validate";
 
 export * from "./limits";
+export * from "./multi-node-network";
 export * from "./perms";
 export * from "./run-id";
-
-/** `fleet.mode`: one torchrun job across all nodes, or one run per node. */
-export type FleetMode = "independent" | "multi-node";
-
-/** The runtime mode (`GTI_MODE`) of each fleet mode. */
-export const FLEET_RUNTIME_MODES: Readonly<Record<FleetMode, string>> = {
-  independent: "fleet-independent",
-  "multi-node": "fleet-multinode",
-};
-
-/** Tag keys fleet nodes carry besides the instance's (`INSTANCE_TAGS`) and the default tags. */
-export const FLEET_TAGS = {
-  /** The runtime mode of the node (`fleet-independent` or `fleet-multinode`). */
-  mode: "GtiFleetMode",
-} as const;
-
-/** Group metrics collected every minute (Auto Scaling group metrics are free, unlike detailed instance monitoring). */
-export const FLEET_GROUP_METRICS = [
-  "GroupMinSize",
-  "GroupMaxSize",
-  "GroupDesiredCapacity",
-  "GroupInServiceInstances",
-  "GroupPendingInstances",
-  "GroupStandbyInstances",
-  "GroupTerminatingInstances",
-  "GroupTotalInstances",
-  "GroupInServiceCapacity",
-  "GroupPendingCapacity",
-  "GroupStandbyCapacity",
-  "GroupTerminatingCapacity",
-  "GroupTotalCapacity",
-] as const;
-
-/** The lifecycle transition of the drain hook. */
-export const TERMINATING_TRANSITION = "autoscaling:EC2_INSTANCE_TERMINATING";
+export * from "./contract";
 
 export interface TrainingFleetProps {
   /** Start of resource names, usually `<project>-<env>`: the group is `<namePrefix>-fleet`. */
@@ -161,7 +126,7 @@ export class TrainingFleet extends Construct {
   public constructor(scope: Construct, id: string, props: TrainingFleetProps) {
     super(scope, id);
     this.mode = props.mode ?? "independent";
-    validateProps(props, this.mode);
+    validateFleetProps(props, this.mode);
     const spec = props.launchSpec;
     const v = props.variables;
     const fv = props.fleetVariables;
@@ -186,36 +151,14 @@ export class TrainingFleet extends Construct {
       this.runIdData = runId.data;
       this.runId = runId.value;
 
-      this.nodesSecurityGroup = address(
-        new SecurityGroup(this, "NodesSecurityGroup", {
-          name: `${name}-nodes`,
-          description: "Multi-node training fleet: node-to-node traffic (torchrun rendezvous, NCCL) from members of this group only",
-          vpcId: spec.network.vpcId,
-          tags: { Name: `${name}-nodes` },
-        }),
-        "fleet",
-        "nodes",
-      );
-      address(
-        new VpcSecurityGroupIngressRule(this, "NodesIngress", {
-          securityGroupId: this.nodesSecurityGroup.id,
-          referencedSecurityGroupId: this.nodesSecurityGroup.id,
-          // TCP on every port: torchrun's c10d rendezvous (fleet.masterPort) and NCCL's socket transport, which
-          // listens on ephemeral ports. Only from nodes carrying this same group: nothing else is opened.
-          ipProtocol: "tcp",
-          fromPort: 0,
-          toPort: 65535,
-          description: `Node-to-node TCP of the multi-node fleet (torchrun rendezvous on ${props.masterPort ?? 29500}, NCCL on ephemeral ports), from fleet nodes only`,
-        }),
-        "fleet",
-        "nodes",
-      );
-      if (props.placementGroup) {
-        this.placementGroup = address(
-          new PlacementGroup(this, "PlacementGroup", { name, strategy: "cluster", tags: { Name: name } }),
-          "fleet",
-        );
-      }
+      const network = new MultiNodeNetwork(this, "MultiNode", {
+        name,
+        vpcId: spec.network.vpcId,
+        masterPort: props.masterPort ?? 29500,
+        placementGroup: props.placementGroup ?? false,
+      });
+      this.nodesSecurityGroup = network.securityGroup;
+      this.placementGroup = network.placementGroup;
     }
 
     // The nodes' runs: the shared run id (multi-node), or the ids independent nodes generate and adopt (<group>-...).
@@ -356,28 +299,5 @@ export class TrainingFleet extends Construct {
         description: "ID of the training fleet's launch template (the nodes' AMI, role, security groups, volume and user data).",
       },
     ];
-  }
-}
-
-function validateProps(props: TrainingFleetProps, mode: FleetMode): void {
-  const problems: string[] = [];
-  if (props.instanceTypes.length === 0) problems.push("instanceTypes is empty (the fleet needs at least one type)");
-  const notGpu = props.instanceTypes.filter((type) => !isGpuInstanceType(type));
-  if (notGpu.length > 0) problems.push(`instanceTypes ${notGpu.join(", ")} are not in the GPU instance table (src/gpu-instance-types.ts)`);
-  if (new Set(props.instanceTypes).size !== props.instanceTypes.length) problems.push("instanceTypes lists a type twice");
-  if (props.placementGroup && mode !== "multi-node") problems.push("a placement group is for multi-node training only");
-  if (props.placementGroup && props.subnetIds?.length !== 1) {
-    problems.push("a cluster placement group lives in one availability zone: give exactly one subnet id");
-  }
-  if (props.subnetIds && props.subnetIds.length === 0) problems.push("subnetIds is empty");
-  const drain = props.drainTimeoutSeconds ?? 300;
-  const range = DRAIN_TIMEOUT_SECONDS_RANGE;
-  if (!Number.isInteger(drain) || drain < range.min || drain > range.max) problems.push(`drainTimeoutSeconds ${drain} is not in ${range.min}..${range.max}`);
-  const needed = minimumDrainSeconds(props.launchSpec.spotGraceSeconds);
-  if (drain < needed) {
-    problems.push(`drainTimeoutSeconds ${drain} is shorter than a drain needs with a ${props.launchSpec.spotGraceSeconds} s spot grace (${needed} s: grace, final sync, marker)`);
-  }
-  if (problems.length > 0) {
-    throw new GtiError(`Invalid training fleet ${props.namePrefix}-fleet: ${problems.join("; ")}. Fix: correct the fleet settings (fleet.* in envs/<env>.ts).`);
   }
 }

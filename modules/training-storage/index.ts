@@ -11,7 +11,6 @@
 import { DataAwsKmsKey } from "@cdktf/provider-aws/lib/data-aws-kms-key";
 import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import type { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import type { S3BucketLifecycleConfigurationRule } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { Token } from "cdktf";
 import { Construct } from "constructs";
 import { AwsContext } from "../../src/aws-context";
@@ -22,33 +21,12 @@ import { address } from "../../src/naming";
 import type { OutputSpec } from "../../src/outputs";
 import { SecureBucket } from "../../src/secure-bucket";
 import { INTERRUPTED_MARKER, RUNS_PREFIX } from "./layout";
+import { DEFAULT_STORAGE_LIFECYCLE, type TrainingStorageLifecycle, definedOnly, housekeepingRules, validateLifecycle } from "./lifecycle";
 import { BUCKET_LIST_ACTIONS, MARKER_DELETE_ACTIONS, OBJECT_READ_ACTIONS, OBJECT_WRITE_ACTIONS } from "./perms";
 
 export * from "./layout";
+export * from "./lifecycle";
 export * from "./perms";
-
-/** Lifecycle settings of the two buckets. Every field is optional; the defaults are the seed design's figures. */
-export interface TrainingStorageLifecycle {
-  /** Days after which data-bucket objects move to S3 Glacier Flexible Retrieval. @default 90 */
-  readonly dataGlacierAfterDays?: number;
-  /** Days after which outputs move to S3 Intelligent-Tiering (0: at once). @default 30 */
-  readonly outputsIntelligentTieringAfterDays?: number;
-  /** Days after which outputs move to S3 Glacier Flexible Retrieval; later than Intelligent-Tiering. @default 180 */
-  readonly outputsGlacierAfterDays?: number;
-  /** Days after which noncurrent (overwritten or deleted) object versions expire, in both buckets. @default 30 */
-  readonly noncurrentVersionExpirationDays?: number;
-  /** Days after which incomplete multipart uploads are aborted, in both buckets. @default 7 */
-  readonly abortIncompleteMultipartUploadDays?: number;
-}
-
-/** The lifecycle defaults (the seed design's values). */
-export const DEFAULT_STORAGE_LIFECYCLE: Required<TrainingStorageLifecycle> = {
-  dataGlacierAfterDays: 90,
-  outputsIntelligentTieringAfterDays: 30,
-  outputsGlacierAfterDays: 180,
-  noncurrentVersionExpirationDays: 30,
-  abortIncompleteMultipartUploadDays: 7,
-};
 
 export interface TrainingStorageProps {
   /**
@@ -294,51 +272,6 @@ export class TrainingStorage extends Construct {
       ["outputs_bucket_arn", this.outputsBucket.arn, "ARN of the outputs (training runs) bucket."],
     ];
     return outputs.map(([name, value, description]) => ({ name, value, description }));
-  }
-}
-
-/** Rules both buckets share: expire noncurrent versions (and the delete markers left alone), abort stale uploads. */
-function housekeepingRules(noncurrentDays: number, abortDays: number): S3BucketLifecycleConfigurationRule[] {
-  return [
-    {
-      id: "expire-noncurrent-versions",
-      status: "Enabled",
-      filter: [{ prefix: "" }],
-      noncurrentVersionExpiration: [{ noncurrentDays }],
-      // A delete marker whose older versions have all expired hides nothing any more: remove it too.
-      expiration: [{ expiredObjectDeleteMarker: true }],
-    },
-    {
-      id: "abort-incomplete-multipart-uploads",
-      status: "Enabled",
-      filter: [{ prefix: "" }],
-      abortIncompleteMultipartUpload: [{ daysAfterInitiation: abortDays }],
-    },
-  ];
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function validateLifecycle(path: string, lifecycle: Required<TrainingStorageLifecycle>): void {
-  const problems: string[] = [];
-  const whole = (field: keyof TrainingStorageLifecycle, min: number): void => {
-    const value = lifecycle[field];
-    if (!Number.isInteger(value) || value < min) problems.push(`${field} = ${value} must be a whole number of days >= ${min}`);
-  };
-  whole("dataGlacierAfterDays", 1);
-  whole("outputsIntelligentTieringAfterDays", 0);
-  whole("outputsGlacierAfterDays", 1);
-  whole("noncurrentVersionExpirationDays", 1);
-  whole("abortIncompleteMultipartUploadDays", 1);
-  if (lifecycle.outputsGlacierAfterDays <= lifecycle.outputsIntelligentTieringAfterDays) {
-    problems.push(
-      `outputsGlacierAfterDays = ${lifecycle.outputsGlacierAfterDays} must be later than outputsIntelligentTieringAfterDays = ${lifecycle.outputsIntelligentTieringAfterDays}`,
-    );
-  }
-  if (problems.length > 0) {
-    throw new GtiError(`Invalid lifecycle for ${path}: ${problems.join("; ")}. Fix: change the values in the storage lifecycle settings.`);
   }
 }
 

@@ -38,6 +38,13 @@ describe("layers (docs/architecture.md)", () => {
     expect(declaring).toEqual([]);
   });
 
+  it("GIVEN the module sources WHEN read THEN none imports the stack's variables constructs (modules take their tokens)", () => {
+    const importing = sourceFiles(REPOSITORY_ROOT)
+      .filter((file) => layerOf(file) === "modules")
+      .filter((file) => /import[^;]*\b(TrainingVariables|FleetVariables)\b[^;]*from/.test(readFileSync(join(REPOSITORY_ROOT, file), "utf8")));
+    expect(importing).toEqual([]);
+  });
+
   it("GIVEN a core helper importing a module WHEN checked THEN the arrow is reported", () => {
     const exists = (p: string): boolean => p === "modules/training-compute/index.ts";
     const edges = importsOf("src/naming.ts", 'import { TrainingCompute } from "../modules/training-compute";\n', exists);

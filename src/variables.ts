@@ -12,7 +12,7 @@
  * `validation` blocks whose messages name the value, the rule and the fix, like the config schema's. The rules are
  * the schema's, from the same constants, so a value the env file may not hold cannot be passed at apply time either.
  */
-import { TerraformVariable, VariableType } from "cdktf";
+import { type IResolvable, TerraformVariable, VariableType } from "cdktf";
 import { Construct } from "constructs";
 import { GPU_INSTANCE_FAMILIES, GPU_INSTANCE_TYPE_NAMES } from "./gpu-instance-types";
 import { address } from "./naming";
@@ -91,6 +91,28 @@ export const DEFAULT_VARIABLE_VALUES: Required<TrainingVariableDefaults> = {
   trainingImageTag: "latest",
 };
 
+/** The training variables as the tokens modules reference: modules take these, never the variables construct. */
+export interface TrainingVariableTokens {
+  /** `var.create_instance` (bool). */
+  readonly createInstance: IResolvable;
+  /** `var.use_spot` (bool). */
+  readonly useSpot: IResolvable;
+  /** `var.instance_type`. */
+  readonly instanceType: string;
+  /** `var.auto_shutdown` (bool). */
+  readonly autoShutdown: IResolvable;
+  /** `var.max_runtime_hours`. */
+  readonly maxRuntimeHours: number;
+  /** `var.spot_max_price`. */
+  readonly spotMaxPrice: string;
+  /** `var.root_volume_size_gb`. */
+  readonly rootVolumeSizeGb: number;
+  /** `var.training_image_tag`. */
+  readonly trainingImageTag: string;
+  /** `var.run_id`. */
+  readonly runId: string;
+}
+
 /**
  * The stack's training variables: `create_instance`, `use_spot`, `instance_type`, `auto_shutdown`,
  * `max_runtime_hours`, `spot_max_price`, `root_volume_size_gb`, `training_image_tag` and `run_id`.
@@ -120,6 +142,21 @@ export class TrainingVariables extends Construct {
   public readonly runId: TerraformVariable;
   /** The defaults in force (the props' values over the schema's). */
   public readonly defaults: Required<TrainingVariableDefaults>;
+
+  /** The variables as tokens, for the modules. */
+  public get tokens(): TrainingVariableTokens {
+    return {
+      createInstance: this.createInstance.booleanValue,
+      useSpot: this.useSpot.booleanValue,
+      instanceType: this.instanceType.stringValue,
+      autoShutdown: this.autoShutdown.booleanValue,
+      maxRuntimeHours: this.maxRuntimeHours.numberValue,
+      spotMaxPrice: this.spotMaxPrice.stringValue,
+      rootVolumeSizeGb: this.rootVolumeSizeGb.numberValue,
+      trainingImageTag: this.trainingImageTag.stringValue,
+      runId: this.runId.stringValue,
+    };
+  }
 
   public constructor(scope: Construct, id: string, props: TrainingVariablesProps = {}) {
     super(scope, id);

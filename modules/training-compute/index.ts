@@ -77,7 +77,7 @@ export interface TrainingComputeProps extends Omit<LaunchSpecProps, "instanceCou
  * const variables = new TrainingVariables(this, "Variables", { defaults: config.compute });
  * const compute = new TrainingCompute(this, "Compute", {
  *   namePrefix: "gpu-training-infra-dev", project: "gpu-training-infra", environment: "dev",
- *   storage, registry, variables,
+ *   storage, registry, variables: variables.tokens,
  * });
  * compute.instance;    // aws_instance.compute_training (count = var.create_instance ? 1 : 0)
  * compute.launchSpec;  // what the spot fleet builds its launch template from
@@ -140,8 +140,8 @@ export class TrainingCompute extends Construct {
     super(scope, id);
     const v = props.variables;
     // Variable references as tokens; inside a "${...}" expression cdktf writes them bare (var.use_spot).
-    const useSpot = Token.asString(v.useSpot.booleanValue);
-    const spotMaxPrice = v.spotMaxPrice.stringValue;
+    const useSpot = Token.asString(v.useSpot);
+    const spotMaxPrice = v.spotMaxPrice;
     this.spot = { ...DEFAULT_SPOT_SETTINGS, ...props.spot };
     if (stopWithoutPersistentRequest(this.spot)) {
       throw new GtiError(
@@ -151,7 +151,7 @@ export class TrainingCompute extends Construct {
     }
 
     // CDKTF-PITFALLS.md item 2: "count": "${var.create_instance ? 1 : 0}".
-    this.count = TerraformCount.of(Token.asNumber(Fn.conditional(v.createInstance.booleanValue, 1, 0)));
+    this.count = TerraformCount.of(Token.asNumber(Fn.conditional(v.createInstance, 1, 0)));
     const name = `${props.namePrefix}-gpu`;
 
     this.runIdData = address(
@@ -168,7 +168,7 @@ export class TrainingCompute extends Construct {
       new TerraformLocal(
         this,
         "RunIdLocal",
-        runIdOrGenerated(v.runId.stringValue, Token.asString(Fn.join("", Token.asList(propertyAccess(this.runIdData, ["*", "output"]))))),
+        runIdOrGenerated(v.runId, Token.asString(Fn.join("", Token.asList(propertyAccess(this.runIdData, ["*", "output"]))))),
       ),
       "compute",
       "run_id",
@@ -180,8 +180,8 @@ export class TrainingCompute extends Construct {
       new TerraformData(this, "LaunchSettingsTrigger", {
         count: this.count,
         input: {
-          instance_type: v.instanceType.stringValue,
-          use_spot: v.useSpot.booleanValue,
+          instance_type: v.instanceType,
+          use_spot: v.useSpot,
           // The price only matters on spot: changing it for an on-demand instance replaces nothing.
           spot_max_price: `\${${useSpot} ? ${spotMaxPrice} : ""}`,
         },
@@ -197,7 +197,7 @@ export class TrainingCompute extends Construct {
       new Instance(this, "Instance", {
         count: this.count,
         ami: spec.amiId,
-        instanceType: v.instanceType.stringValue,
+        instanceType: v.instanceType,
         subnetId: spec.network.instanceSubnetId,
         vpcSecurityGroupIds: [spec.securityGroup.id],
         // No NAT gateway: the instance reaches S3, ECR and the internet through its public address.

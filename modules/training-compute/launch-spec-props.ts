@@ -2,7 +2,7 @@
 import type { TerraformCount } from "cdktf";
 import type { TrainingRegistry } from "../training-registry";
 import type { TrainingStorage } from "../training-storage";
-import type { TrainingVariables } from "../../src/variables";
+import type { TrainingVariableTokens } from "../../src/variables";
 import type { DlamiOs } from "./ami";
 import type { NetworkMode } from "./network";
 
@@ -17,8 +17,8 @@ export interface LaunchSpecProps {
   readonly storage: TrainingStorage;
   /** The repository: the role may pull its images. */
   readonly registry: TrainingRegistry;
-  /** The stack's Terraform variables (instance type, image tag, root volume size, auto shutdown). */
-  readonly variables: TrainingVariables;
+  /** The Terraform variables, as tokens (`TrainingVariables.tokens`): instance type, image tag, root volume, switches. */
+  readonly variables: TrainingVariableTokens;
   /** The single instance's count: its default-VPC subnet lookup exists only with the instance. */
   readonly instanceCount: TerraformCount;
   /** AMI selection. @default the latest Base OSS Nvidia Driver GPU DLAMI for Ubuntu 24.04 */

@@ -113,8 +113,8 @@ export class LaunchSpec extends Construct {
     super(scope, id);
     this.storage = props.storage;
     const { variables } = props;
-    this.maxRuntimeHoursTag = Token.asString(variables.maxRuntimeHours.numberValue);
-    this.autoShutdownTag = Token.asString(variables.autoShutdown.booleanValue);
+    this.maxRuntimeHoursTag = Token.asString(variables.maxRuntimeHours);
+    this.autoShutdownTag = Token.asString(variables.autoShutdown);
 
     // AMI: the DLAMI's public SSM parameter (read at every plan), or an explicit id.
     if (props.ami?.id) {
@@ -129,7 +129,7 @@ export class LaunchSpec extends Construct {
 
     this.network = new TrainingNetwork(this, "Network", {
       namePrefix: props.namePrefix,
-      instanceType: variables.instanceType.stringValue,
+      instanceType: variables.instanceType,
       instanceCount: props.instanceCount,
       mode: props.network?.mode,
       vpcCidr: props.network?.vpcCidr,
@@ -200,7 +200,7 @@ export class LaunchSpec extends Construct {
         dataBucketName: props.storage.dataBucket.name,
         outputsBucketName: props.storage.outputsBucket.name,
         repositoryUrl: props.registry.repositoryUrl,
-        imageTag: variables.trainingImageTag.stringValue,
+        imageTag: variables.trainingImageTag,
         autoShutdown: this.autoShutdownTag,
         checkpointIntervalMinutes: props.checkpointIntervalMinutes ?? 15,
         spotGraceSeconds: this.spotGraceSeconds,
@@ -226,7 +226,7 @@ export class LaunchSpec extends Construct {
     this.rootVolume = {
       deviceName: DLAMI_ROOT_DEVICE_NAME,
       volumeType: "gp3",
-      volumeSize: variables.rootVolumeSizeGb.numberValue,
+      volumeSize: variables.rootVolumeSizeGb,
       encrypted: true,
       kmsKeyId: props.rootVolumeKmsKeyArn,
       deleteOnTermination: true,

@@ -27,12 +27,12 @@ import { Fn, Token } from "cdktf";
 import { Construct } from "constructs";
 import { type LaunchSpec, type LaunchUserData, type RuntimeEnvEntry, launchTemplateEbs } from "../training-compute";
 import { AwsContext } from "../../src/aws-context";
-import type { FleetVariables } from "../../src/fleet-variables";
+import type { FleetVariableTokens } from "../../src/fleet-variables";
 import { type Grant, grantToRole } from "../../src/iam";
 import { address } from "../../src/naming";
 import type { OutputSpec } from "../../src/outputs";
 import type { TerraformData } from "../../src/terraform-data";
-import type { TrainingVariables } from "../../src/variables";
+import type { TrainingVariableTokens } from "../../src/variables";
 import { MultiNodeNetwork } from "./multi-node-network";
 import { FLEET_DISCOVERY_ACTIONS, FLEET_LIFECYCLE_ACTIONS } from "./perms";
 import { FLEET_GROUP_METRICS, FLEET_RUNTIME_MODES, FLEET_TAGS, type FleetMode, TERMINATING_TRANSITION } from "./contract";
@@ -51,9 +51,9 @@ export interface TrainingFleetProps {
   /** The compute module's shared launch configuration (AMI, role, security group, network, volume, user data). */
   readonly launchSpec: LaunchSpec;
   /** The stack's shared variables (`use_spot`, `spot_max_price`, `max_runtime_hours`, `auto_shutdown`, `run_id`). */
-  readonly variables: TrainingVariables;
+  readonly variables: TrainingVariableTokens;
   /** `desired_instances` and `on_demand_base_capacity`; their `maxInstances` is the group's `max_size`. */
-  readonly fleetVariables: FleetVariables;
+  readonly fleetVariables: FleetVariableTokens;
   /**
    * Tags copied onto every node and its root volume through the launch template's `tag_specifications` (the
    * provider's `default_tags` do not reach instances an auto-scaling group launches): the stack's default tags.
@@ -82,7 +82,7 @@ export interface TrainingFleetProps {
  * @example
  * const fleetVariables = new FleetVariables(this, "FleetVariables", { maxInstances: 8, environment: "prod" });
  * const fleet = new TrainingFleet(this, "Fleet", {
- *   namePrefix: "gpu-training-infra-prod", launchSpec: compute.launchSpec, variables, fleetVariables,
+ *   namePrefix: "gpu-training-infra-prod", launchSpec: compute.launchSpec, variables: variables.tokens, fleetVariables: fleetVariables.tokens,
  *   tags: defaultTags(config), instanceTypes: ["g4dn.2xlarge", "g5.2xlarge"], mode: "multi-node",
  * });
  * fleet.autoScalingGroup; // aws_autoscaling_group.fleet, named gpu-training-infra-prod-fleet
@@ -147,7 +147,7 @@ export class TrainingFleet extends Construct {
     ]);
 
     if (multiNode) {
-      const runId = new FleetRunId(this, "RunId", { runId: v.runId.stringValue, desiredInstances: fv.desiredInstances.numberValue });
+      const runId = new FleetRunId(this, "RunId", { runId: v.runId, desiredInstances: fv.desiredInstances });
       this.runIdData = runId.data;
       this.runId = runId.value;
 
@@ -221,7 +221,7 @@ export class TrainingFleet extends Construct {
         name,
         minSize: 0,
         maxSize: fv.maxInstances,
-        desiredCapacity: fv.desiredInstances.numberValue,
+        desiredCapacity: fv.desiredInstances,
         vpcZoneIdentifier: subnets,
         placementGroup: this.placementGroup?.name,
         capacityRebalance: true,
@@ -234,11 +234,11 @@ export class TrainingFleet extends Construct {
         mixedInstancesPolicy: {
           instancesDistribution: {
             onDemandAllocationStrategy: "prioritized",
-            onDemandBaseCapacity: fv.onDemandBaseCapacity.numberValue,
-            onDemandPercentageAboveBaseCapacity: Token.asNumber(Fn.conditional(v.useSpot.booleanValue, 0, 100)),
+            onDemandBaseCapacity: fv.onDemandBaseCapacity,
+            onDemandPercentageAboveBaseCapacity: Token.asNumber(Fn.conditional(v.useSpot, 0, 100)),
             spotAllocationStrategy: "price-capacity-optimized",
             // "" caps spot at the on-demand price.
-            spotMaxPrice: v.spotMaxPrice.stringValue,
+            spotMaxPrice: v.spotMaxPrice,
           },
           launchTemplate: {
             launchTemplateSpecification: {

@@ -51,7 +51,7 @@ export function buildCompute(stack: TerraformStack, options: ComputeStackOptions
     environment: ENVIRONMENT,
     storage,
     registry,
-    variables,
+    variables: variables.tokens,
     ...options.compute,
   });
   return { compute, variables };

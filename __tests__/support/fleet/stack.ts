@@ -48,8 +48,8 @@ export function buildFleet(
   const fleet = new TrainingFleet(stack, "Fleet", {
     namePrefix: PREFIX,
     launchSpec: compute.launchSpec,
-    variables,
-    fleetVariables,
+    variables: variables.tokens,
+    fleetVariables: fleetVariables.tokens,
     tags: TAGS,
     instanceTypes: ["g5.xlarge", "g6.xlarge"],
     ...options.fleet,

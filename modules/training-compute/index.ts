@@ -13,8 +13,8 @@
  * **Instance.** The latest GPU Deep Learning AMI (see `ami.ts`), IMDSv2 only (hop limit 1, instance tags readable),
  * a gp3 encrypted root volume (`var.root_volume_size_gb`), explicit monitoring, a public IPv4 address (no NAT),
  * `instance_initiated_shutdown_behavior = "terminate"` (an OS shutdown never leaves a stopped instance behind), spot
- * market options only when `var.use_spot` (a `dynamic` block: cdktf cannot express it through its typed API, see
- * CDKTF-PITFALLS.md item 3), tags `Name`, `RunId`, `MaxRuntimeHours` (read by the safety guard) and `AutoShutdown`.
+ * market options only when `var.use_spot` (a `dynamic` block: cdktf 0.21 silently drops a conditional single nested
+ * block set through its typed API), tags `Name`, `RunId`, `MaxRuntimeHours` (read by the safety guard) and `AutoShutdown`.
  *
  * **Drift.** `lifecycle.ignore_changes = [ami, subnet_id]`: a new DLAMI release changes the SSM parameter, and AWS
  * offering the type in another zone may change the chosen subnet, but neither replaces a running instance; the next
@@ -150,7 +150,7 @@ export class TrainingCompute extends Construct {
       );
     }
 
-    // CDKTF-PITFALLS.md item 2: "count": "${var.create_instance ? 1 : 0}".
+    // "count": "${var.create_instance ? 1 : 0}" (a count from a variable needs Token.asNumber around the conditional).
     this.count = TerraformCount.of(Token.asNumber(Fn.conditional(v.createInstance, 1, 0)));
     const name = `${props.namePrefix}-gpu`;
 
@@ -233,7 +233,7 @@ export class TrainingCompute extends Construct {
       "compute",
       "training",
     );
-    // CDKTF-PITFALLS.md item 3: cdktf silently drops a conditional instance_market_options, so the dynamic block is
+    // cdktf 0.21 silently drops a conditional instance_market_options (typed API), so the dynamic block is
     // written into the JSON directly: present (spot) when var.use_spot, absent (on demand) otherwise.
     this.instance.addOverride("dynamic.instance_market_options", {
       for_each: `\${${useSpot} ? [1] : []}`,

@@ -1,35 +1,19 @@
 /**
- * training-safety: the nets that keep a forgotten GPU from billing all weekend, and tell someone.
+ * training-safety: the nets that keep a forgotten GPU from billing all weekend, and tell someone. One construct per
+ * job, each in its file (its header says what it creates and why); this file composes them:
  *
- * - **Alerts topic** `aws_sns_topic.safety_alerts` (`<prefix>-alerts`), encrypted with a customer managed KMS key the
- *   stack creates (`aws_kms_key.safety_alerts`, rotated yearly) or `safety.kmsKeyArn`. Not `alias/aws/sns`: CloudWatch
- *   alarms and AWS Budgets cannot publish to a topic encrypted with that AWS managed key (its policy cannot name
- *   them). Key and topic policies let exactly CloudWatch alarms (this env's), AWS Budgets (this account's) and the
- *   guard's role use it. E-mail subscriptions from `safety.alertEmails`.
- * - **Runtime guard** `aws_lambda_function.safety_guard` (`<prefix>-runtime-guard`, nodejs22.x, arm64, bundled at
- *   synth into a zip `TerraformAsset`): on `safety.guard.schedule` (EventBridge rule) it terminates or stops this env's
- *   instances running longer than their `MaxRuntimeHours` tag (fleet members through their group), and publishes what
- *   it did. A second rule sends EC2 spot interruption warnings and rebalance recommendations to the same function,
- *   which alerts only for this env's instances (events carry no tags, so an EventBridge pattern cannot filter them).
- *   Failed async invocations go to the topic (no retries: the next run is the retry); its errors are alarmed.
- * - **Idle-GPU alarm** `aws_cloudwatch_metric_alarm.safety_idle_gpu` (same count as the instance): the busiest GPU
- *   under `idleGpu.thresholdPercent` for `idleGpu.minutes` terminates or stops the instance (an EC2 alarm action) and
- *   notifies; with `auto_shutdown = false` (kept for inspection) it only notifies.
- * - **Stalled-run alarm** `aws_cloudwatch_metric_alarm.safety_stalled_run` (same count as the instance): the runtime's
- *   `ProgressStalled` signal (no new training step for the run's stall window, published only after the run's first
- *   progress report) terminates, stops or only notifies, like the idle-GPU alarm; with a fleet, a notify-only
- *   `safety_fleet_stalled_run` on the group. A job hung in a collective keeps its GPUs busy: the idle alarm never fires.
- * - **Spot stop check** `terraform_data.safety_spot_stop_check` (with the instance, when a net stops and the spot
- *   request is one-time): refuses `-var use_spot=true` at plan, since EC2 cannot stop a one-time spot instance.
- * - **Budget** `aws_budgets_budget.safety_monthly`: the env's monthly cost (cost allocation tag `Environment`), alerts
- *   at 80% actual and 100% forecasted, to the topic and the e-mails directly.
- * - **Dashboard** `aws_cloudwatch_dashboard.safety`: GPU, training progress per run (step rate, loss, ETA, time since
- *   the last step), memory, CPU, disk, network, the guard's actions and errors, training log errors, the fleet's group.
+ * - **Alerts topic** `aws_sns_topic.safety_alerts` with its customer managed key and e-mail subscriptions
+ *   (alerts-topic.ts, policies in policies.ts);
+ * - **Runtime guard** `aws_lambda_function.safety_guard`: enforces `MaxRuntimeHours`, forwards this env's spot warnings,
+ *   its errors alarmed (guard-function.ts; the Lambda's code in runtime-guard/);
+ * - **Idle-GPU alarm** `aws_cloudwatch_metric_alarm.safety_idle_gpu` (idle-gpu-alarm.ts) and **stalled-run alarms**
+ *   `safety_stalled_run` / `safety_fleet_stalled_run` (stalled-run-alarms.ts), acting only while `auto_shutdown`;
+ * - **Spot stop check** `terraform_data.safety_spot_stop_check`: refuses `-var use_spot=true` at plan where a net
+ *   would stop a one-time spot instance (spot-stop-check.ts);
+ * - **Budget** `aws_budgets_budget.safety_monthly` (monthly-budget.ts) and **dashboard**
+ *   `aws_cloudwatch_dashboard.safety` (safety-dashboard.ts, body in dashboard.ts).
  *
  * Idle cost: the KMS key ($1/month, the only deliberate one), the dashboard (free for the first 3 of an account).
- *
- * One construct per job, each in its file: alerts-topic.ts, guard-function.ts, idle-gpu-alarm.ts,
- * stalled-run-alarms.ts, spot-stop-check.ts, monthly-budget.ts, safety-dashboard.ts. This file composes them.
  */
 import type { BudgetsBudget } from "@cdktf/provider-aws/lib/budgets-budget";
 import type { CloudwatchDashboard } from "@cdktf/provider-aws/lib/cloudwatch-dashboard";

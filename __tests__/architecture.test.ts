@@ -45,6 +45,19 @@ describe("layers (docs/architecture.md)", () => {
     expect(importing).toEqual([]);
   });
 
+  it("GIVEN the module folders WHEN their imports of each other are read THEN they form no cycle", () => {
+    const folderOf = (file: string): string | undefined => /^modules\/([^/]+)\//.exec(file)?.[1];
+    const uses = new Map<string, Set<string>>();
+    for (const edge of importGraph(REPOSITORY_ROOT)) {
+      const from = folderOf(edge.from);
+      const to = folderOf(edge.to);
+      if (from && to && from !== to) uses.set(from, (uses.get(from) ?? new Set()).add(to));
+    }
+    const reaches = (start: string, target: string, seen = new Set<string>()): boolean =>
+      [...(uses.get(start) ?? [])].some((next) => next === target || (!seen.has(next) && seen.add(next) && reaches(next, target, seen)));
+    expect([...uses.keys()].filter((folder) => reaches(folder, folder))).toEqual([]);
+  });
+
   it("GIVEN a core helper importing a module WHEN checked THEN the arrow is reported", () => {
     const exists = (p: string): boolean => p === "modules/training-compute/index.ts";
     const edges = importsOf("src/naming.ts", 'import { TrainingCompute } from "../modules/training-compute";\n', exists);

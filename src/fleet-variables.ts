@@ -10,7 +10,7 @@
  */
 import { VariableType, type TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
-import { defineVariable, wholeNumberInRange } from "./variables";
+import { defineVariable, wholeNumberInRange } from "./variable-helpers";
 
 /** The fleet's variable names, exactly as ops teams write them. */
 export const FLEET_VARIABLE_NAMES = {

@@ -15,7 +15,9 @@
 import { type IResolvable, TerraformVariable, VariableType } from "cdktf";
 import { Construct } from "constructs";
 import { GPU_INSTANCE_FAMILIES, GPU_INSTANCE_TYPE_NAMES } from "./gpu-instance-types";
-import { address } from "./naming";
+import { defineVariable, hclString, wholeNumberInRange } from "./variable-helpers";
+
+export { defineVariable, hclString, wholeNumberInRange };
 
 /**
  * Value rules of the Terraform variables below, which the config schema (`src/config/sections/compute.ts`) applies
@@ -279,49 +281,6 @@ export class TrainingVariables extends Construct {
   ): TerraformVariable {
     return defineVariable(this, name, type, defaultValue, description, validation);
   }
-}
-
-/**
- * The `validation` condition "a whole number from `min` to `max`" on `var.<name>` (`max` a literal, or another
- * expression without `${}`). Shared by every numeric variable here and the fleet's.
- */
-export function wholeNumberInRange(name: string, min: number, max: number | string): string {
-  return `\${var.${name} >= ${min} && var.${name} <= ${max} && floor(var.${name}) == var.${name}}`;
-}
-
-/**
- * A variable the way this project writes them: addressed `var.<name>`, `nullable = false`, a description (the lines
- * joined), and `validation` blocks when given. Shared by {@link TrainingVariables} and the fleet's variables.
- */
-export function defineVariable(
-  scope: Construct,
-  name: string,
-  type: string,
-  defaultValue: unknown,
-  description: readonly string[],
-  validation: readonly { condition: string; errorMessage: string }[] = [],
-): TerraformVariable {
-  return address(
-    new TerraformVariable(scope, name, {
-      type,
-      default: defaultValue,
-      nullable: false,
-      description: description.join(" "),
-      validation: validation.length > 0 ? [...validation] : undefined,
-    }),
-    name,
-  );
-}
-
-/**
- * A string literal for a Terraform expression inside `${...}`: quoted, with backslashes and quotes escaped (JSON's
- * escaping is a subset of HCL's). A regex such as `\.` must reach RE2 as `\.`, hence `"\\."` in the expression.
- */
-export function hclString(value: string): string {
-  if (value.includes("${") || value.includes("%{")) {
-    throw new Error(`hclString: "${value}" holds a template sequence; escape it before embedding`);
-  }
-  return JSON.stringify(value);
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

@@ -48,3 +48,26 @@ describe("AwsContext", () => {
     ]);
   });
 });
+
+describe("AwsContext.formatArn", () => {
+  const arnOf = (build: (context: AwsContext) => string): unknown =>
+    synthModule((stack) => new TerraformOutput(stack, "arn", { value: build(AwsContext.of(stack)) })).json.output?.arn?.value;
+
+  it("GIVEN a regional resource WHEN formatted THEN partition, region and account come from the data sources", () => {
+    expect(arnOf((c) => c.formatArn({ service: "ec2", resource: "instance/*" }))).toBe(
+      "arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:instance/*",
+    );
+  });
+
+  it("GIVEN a global service (region \"\") WHEN formatted THEN the region field is empty", () => {
+    expect(arnOf((c) => c.formatArn({ service: "iam", region: "", resource: "root" }))).toBe(
+      "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root",
+    );
+  });
+
+  it("GIVEN a fixed account field (EC2 alarm actions) WHEN formatted THEN it replaces the account id", () => {
+    expect(arnOf((c) => c.formatArn({ service: "automate", account: "ec2", resource: "stop" }))).toBe(
+      "arn:${data.aws_partition.current.partition}:automate:${data.aws_region.current.name}:ec2:stop",
+    );
+  });
+});

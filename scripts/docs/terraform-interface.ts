@@ -83,6 +83,10 @@ export function renderTerraformInterface(stacks: readonly InterfaceStack[]): str
     "Set a variable without re-synthesizing: `terraform apply -var create_instance=true`, a `*.auto.tfvars` file in",
     "`cdktf.out/stacks/<stack>/`, or `npm run deploy -- <stack> --var create_instance=true`.",
     "",
+    "An env file sets a variable's default through the field of the same name in camel case: `compute.<field>`",
+    "(`create_instance` from `compute.createInstance`, `instance_type` from `compute.instanceType`, ...), and",
+    "`fleet.desiredInstances` / `fleet.onDemandBaseCapacity` for the fleet's two; `run_id` always defaults to `\"\"`.",
+    "",
     "## Stacks and state",
     "",
     table(

@@ -78,6 +78,25 @@ function brokenLinks(file: string): string[] {
   return problems;
 }
 
+/** Top-level folders and files of the project: a code span starting with one of them names a path in the repository. */
+const TOP_LEVEL = readdirSync(ROOT, { withFileTypes: true })
+  .filter((e) => !SKIP_DIRS.has(e.name) && (e.isDirectory() || /\.(ts|json|mts)$/.test(e.name)))
+  .map((e) => (e.isDirectory() ? `${e.name}/` : e.name));
+
+/** Paths a file names in code spans (`src/naming.ts`, `runtime/lib/`) that exist neither from the root nor next to it. */
+function missingPaths(file: string): string[] {
+  const text = readFileSync(file, "utf8").replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, "");
+  const problems: string[] = [];
+  for (const match of text.matchAll(/`([^`\s]+)`/g)) {
+    const span = match[1] ?? "";
+    if (!TOP_LEVEL.some((top) => span === top || span.startsWith(top.endsWith("/") ? top : `${top}\0`))) continue;
+    if (/[<>*{}$|]|\.\.\./.test(span)) continue; // a pattern or placeholder, not one path
+    const path = span.replace(/[:#].*$/, "").replace(/[,.;)]+$/, "");
+    if (!existsSync(join(ROOT, path)) && !existsSync(join(dirname(file), path))) problems.push(`${relative(ROOT, file)}: \`${span}\``);
+  }
+  return problems;
+}
+
 describe("documentation links", () => {
   const files = markdownFiles();
 
@@ -91,6 +110,10 @@ describe("documentation links", () => {
     expect(files.flatMap(brokenLinks)).toEqual([]);
   });
 
+  it("GIVEN every markdown file WHEN a code span names a repository path (`src/naming.ts`) THEN that path exists", () => {
+    expect(files.flatMap(missingPaths)).toEqual([]);
+  });
+
   it("GIVEN a link to a missing file or heading WHEN checked THEN it is reported (the check can fail)", () => {
     const problems = brokenLinks(FIXTURE);
     expect(problems).toEqual([
@@ -98,6 +121,7 @@ describe("documentation links", () => {
       '__tests__/support/docs/broken-links.md: [bad anchor](../../../README.md#no-such-heading): README.md has no heading with the id "no-such-heading"',
       "__tests__/support/docs/broken-links.md: [outside](../../../../elsewhere.md) points outside the repository",
     ]);
+    expect(missingPaths(FIXTURE)).toEqual(["__tests__/support/docs/broken-links.md: `src/no-such-file.ts`"]);
   });
 
   it("GIVEN every tracked file WHEN read THEN none refers to the shared folder outside the repository", () => {

@@ -41,6 +41,16 @@ describe("README", () => {
     expect(README.indexOf("<!-- bench:figures -->")).toBeLessThan(README.indexOf("<!-- /bench:figures -->"));
   });
 
+  it("GIVEN the README's Terraform interface section WHEN read THEN it names exactly the variables of docs/terraform-interface.md", () => {
+    const section = /^## Terraform interface\n([\s\S]*?)^## /m.exec(README)?.[1] ?? "";
+    const named = [...section.matchAll(/`([a-z][a-z0-9_]*)`/g)].map((m) => m[1]);
+    const doc = readFileSync(join(ROOT, "docs", "terraform-interface.md"), "utf8");
+    const table = /^## Variables\n\n([\s\S]*?)\n\n/m.exec(doc)?.[1] ?? "";
+    const documented = [...table.matchAll(/^\| \[`([a-z0-9_]+)`\]/gm)].map((m) => m[1]);
+    expect(documented.length).toBeGreaterThan(0);
+    expect([...new Set(named)].sort()).toEqual(documented.sort());
+  });
+
   it("GIVEN the README WHEN read THEN it links to every doc in docs/", () => {
     for (const file of readdirSync(join(ROOT, "docs")).filter((f) => f.endsWith(".md"))) expect(README, file).toContain(`](docs/${file})`);
   });

@@ -1,7 +1,7 @@
 /**
  * The variables' validation rules, proven by the real terraform: `terraform console -var ...` on a stack holding only
  * the variables (no provider: nothing to install, no credentials) evaluates every validation block and prints its
- * message. `__tests__/terraform/environment/compute.tftest.hcl` covers the full stacks (plans, an apply, failures).
+ * message. `__tests__/terraform/environment/modules.tftest.hcl` covers the full stacks (plans, an apply, failures).
  * Skips, saying why, where terraform is not available.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";

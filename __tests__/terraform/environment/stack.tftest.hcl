@@ -27,6 +27,13 @@ run "plan_with_defaults" {
     ])
     error_message = "The runtime guard's zip must exist at ${aws_lambda_function.safety_guard.filename} with the hash the function deploys."
   }
+
+  # The placeholder guard lets this plan through: the mocked account is AWS's example account (shared/placeholders.tftest.hcl
+  # proves a real account is refused).
+  assert {
+    condition     = data.aws_caller_identity.current.account_id == "123456789012"
+    error_message = "The mocked account must be AWS's example account, the one the placeholder guard lets through."
+  }
 }
 
 run "plan_with_create_instance" {

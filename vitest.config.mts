@@ -13,14 +13,24 @@ export default defineConfig({
   test: {
     // The acceptance tier takes minutes: `npm run test:acceptance` (vitest.acceptance.config.mts).
     exclude: [...configDefaults.exclude, "__tests__/acceptance/**"],
-    globalSetup: ["__tests__/support/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 240_000,
     // Synthesis is CPU-bound and terraform runs in child processes: one worker per core.
     maxWorkers: 2,
     projects: [
       { extends: true, test: { name: "isolated", include: ISOLATED, isolate: true } },
-      { extends: true, test: { name: "shared", include: ["__tests__/**/*.test.ts"], exclude: [...configDefaults.exclude, "__tests__/acceptance/**", ...ISOLATED], isolate: false } },
+      {
+        extends: true,
+        test: {
+          name: "shared",
+          include: ["__tests__/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, "__tests__/acceptance/**", ...ISOLATED],
+          isolate: false,
+          // Terraform detection and the one-line summary `.ci/run` repeats: once per run, so in one project only (every
+          // file that injects the detection is in this one).
+          globalSetup: ["__tests__/support/global-setup.ts"],
+        },
+      },
     ],
   },
 });

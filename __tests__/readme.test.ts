@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { SynthesizedStack } from "../src/testing/synth";
+import type { SynthesizedStack } from "./support/synth";
 import { realEnvironments } from "./support/envs";
 import { synthBootstrap, synthEnvironment } from "./support/stacks";
 

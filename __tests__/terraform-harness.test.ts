@@ -12,7 +12,7 @@ import {
   detectTerraform,
   formatDiagnostics,
   terraformTest,
-} from "../src/testing/terraform";
+} from "./support/terraform";
 import { recordCheck, summarize } from "./support/terraform-report";
 import { WHOLE_STACK_FILES, environmentFilesFor, installTerraformSuite } from "./support/terraform-suites";
 

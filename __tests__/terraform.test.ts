@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { BootstrapStack } from "../src/stacks/bootstrap-stack";
 import { TrainingEnvironmentStack } from "../src/stacks/environment-stack";
-import { type SynthesizedApp, synthesizeToDisk } from "../src/testing/synth";
+import { type SynthesizedApp, synthesizeToDisk } from "./support/synth";
 import {
   type TerraformToolchain,
   type TestReport,
@@ -14,7 +14,7 @@ import {
   formatDiagnostics,
   terraformInit,
   terraformTest,
-} from "../src/testing/terraform";
+} from "./support/terraform";
 import { realEnvironments } from "./support/envs";
 import { environmentFilesFor, installFleetSuites, installTerraformSuite, suiteFor } from "./support/terraform-suites";
 import { recordCheck } from "./support/terraform-report";

@@ -5,8 +5,8 @@
  * Skips, saying why, where terraform is not available.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { SynthesizedApp } from "../src/testing/synth";
-import type { TerraformToolchain } from "../src/testing/terraform";
+import type { SynthesizedApp } from "./support/synth";
+import type { TerraformToolchain } from "./support/terraform";
 import { TrainingVariables } from "../src/variables";
 import { consoleWith, initializedStack } from "./support/terraform-console";
 

@@ -22,7 +22,7 @@ import {
   probeAwsProvider,
   quietTerraformEnv as quietEnv,
   readTerraformVersion,
-} from "../terraform-binary";
+} from "../../src/terraform-binary";
 
 /** Oldest terraform the synthesized JSON accepts (`use_lockfile` needs 1.10; `mock_provider` needs 1.7). */
 export { MINIMUM_TERRAFORM_VERSION };

@@ -145,7 +145,8 @@ function round(c: Checkout): void {
 function runTests(c: Checkout): void {
   const run = measure(c.dir, "npm test", {}, true);
   const plain = run.stdout.replace(/\x1b\[[0-9;]*m/g, ""); // eslint-disable-line no-control-regex
-  const count = /^\s*Tests\s+(.+)$/m.exec(plain)?.[1]?.trim() ?? "?";
+  // "3 failed | 1381 passed (1384)": "|" would end the table cell.
+  const count = (/^\s*Tests\s+(.+)$/m.exec(plain)?.[1]?.trim() ?? "?").replace(/\s*\|\s*/g, ", ");
   c.tests = { cpuSeconds: run.cpuSeconds, seconds: run.seconds, count, status: run.status };
 }
 
@@ -209,8 +210,9 @@ function table(checkouts: readonly Checkout[], runs: number): string[] {
   }
   const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? "unknown"}), Node ${process.version}`;
   return [
-    `\`npm run bench\`${base ? ` -- --baseline ${base.label}` : ""}, ${new Date().toISOString().slice(0, 10)}: medians of ${runs} rounds on ${machine}; ` +
-      `each round runs the floor, then \`npm run synth\`, then \`npx cdktf synth\`${base ? ", for each checkout in turn" : ""} (ratios are paired within a round).`,
+    `\`npm run bench${base ? ` -- --baseline ${base.label}` : ""}\`, ${new Date().toISOString().slice(0, 10)}: medians of ${runs} rounds on ${machine}; ` +
+      `each round runs the floor, then \`npm run synth\`, then \`npx cdktf synth\`${base ? ", for each checkout in turn" : ""} (ratios are paired ` +
+      "within a round; how and why: [docs/performance.md](docs/performance.md)).",
     "",
     ...rows,
   ];

@@ -25,7 +25,7 @@ import {
 } from "../src/policy";
 import type { SuppressibleElement } from "../src/policy/suppressions";
 import { SecureBucket } from "../src/secure-bucket";
-import { synthJson, testApp } from "../src/testing/synth";
+import { synthJson, testApp } from "./support/synth";
 import { realEnvironments } from "./support/envs";
 import { bucket, instance, policyStack, securityGroup } from "./support/policy/fixtures";
 import { BootstrapStack } from "../src/stacks/bootstrap-stack";

@@ -12,7 +12,7 @@ import { GENERATED_DOCS, type GeneratedDoc, generateDocs } from "../../scripts/d
 import type { InterfaceStack } from "../../scripts/docs/terraform-interface";
 import { BootstrapStack } from "../../src/stacks/bootstrap-stack";
 import { TrainingEnvironmentStack } from "../../src/stacks/environment-stack";
-import { testApp } from "../../src/testing/synth";
+import { testApp } from "../support/synth";
 import { realEnvironments } from "../support/envs";
 
 const ROOT = join(__dirname, "..", "..");

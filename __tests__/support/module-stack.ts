@@ -3,7 +3,7 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { TerraformStack } from "cdktf";
 import { address } from "../../src/naming";
-import { type SynthesizedStack, synthJson, testApp } from "../../src/testing/synth";
+import { type SynthesizedStack, synthJson, testApp } from "./synth";
 
 /** A statement of a synthesized `aws_iam_policy_document` data source. */
 export interface Statement {

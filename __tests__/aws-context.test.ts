@@ -3,7 +3,7 @@ import { Construct } from "constructs";
 import { describe, expect, it } from "vitest";
 import { AwsContext } from "../src/aws-context";
 import { moduleStack, synthModule } from "./support/module-stack";
-import { synthJson } from "../src/testing/synth";
+import { synthJson } from "./support/synth";
 
 describe("AwsContext", () => {
   it("GIVEN two constructs of one stack WHEN they ask for the context THEN they get the same one", () => {

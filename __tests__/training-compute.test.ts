@@ -15,7 +15,7 @@ import {
 } from "../modules/training-compute";
 import { GtiError } from "../src/errors";
 import { isStarResourceAction } from "../src/policy/rules/iam";
-import { type SynthesizedStack, dataOf, resourceOf, resourcesOf, synthJson } from "../src/testing/synth";
+import { type SynthesizedStack, dataOf, resourceOf, resourcesOf, synthJson } from "./support/synth";
 import { configWith, realEnvironment } from "./support/envs";
 import { type Statement, moduleStack, outputsDeclaredUnder, statementsOf } from "./support/module-stack";
 import { synthEnvironment } from "./support/stacks";

@@ -9,8 +9,8 @@ import { TerraformOutput } from "cdktf";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { FleetRunId } from "../modules/training-fleet";
 import { FleetVariables } from "../src/fleet-variables";
-import type { SynthesizedApp } from "../src/testing/synth";
-import { type TerraformToolchain, describeTestFailures, terraformTest } from "../src/testing/terraform";
+import type { SynthesizedApp } from "./support/synth";
+import { type TerraformToolchain, describeTestFailures, terraformTest } from "./support/terraform";
 import { TrainingVariables } from "../src/variables";
 import { initializedStack } from "./support/terraform-console";
 

@@ -10,7 +10,7 @@ import { FLEET_DISCOVERY_ACTIONS, FLEET_GROUP_METRICS, FLEET_LIFECYCLE_ACTIONS }
 import { GtiError } from "../src/errors";
 import { FleetVariables } from "../src/fleet-variables";
 import { isStarResourceAction } from "../src/policy/rules/iam";
-import { type SynthesizedStack, dataOf, resourceOf, resourcesOf } from "../src/testing/synth";
+import { type SynthesizedStack, dataOf, resourceOf, resourcesOf } from "./support/synth";
 import { realEnvironment } from "./support/envs";
 import { ENVIRONMENT, PREFIX, buildCompute, localOf, runtimeEnvOf, violationsOf } from "./support/compute/stack";
 import { TAGS, buildFleet, synthFleet } from "./support/fleet/stack";

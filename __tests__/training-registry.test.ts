@@ -8,7 +8,7 @@ import {
 } from "../modules/training-registry";
 import { GtiError } from "../src/errors";
 import { applyPolicy, policyReportOf } from "../src/policy";
-import { resourceOf, resourcesOf } from "../src/testing/synth";
+import { resourceOf, resourcesOf } from "./support/synth";
 import { configWith } from "./support/envs";
 import { type Statement, outputsDeclaredUnder, statementsOf, synthModule, testRole } from "./support/module-stack";
 import { synthEnvironment } from "./support/stacks";

@@ -17,7 +17,7 @@ import {
 } from "../modules/training-storage";
 import { GtiError } from "../src/errors";
 import { applyPolicy, policyReportOf } from "../src/policy";
-import { dataOf, resourceOf, resourcesOf } from "../src/testing/synth";
+import { dataOf, resourceOf, resourcesOf } from "./support/synth";
 import { configWith } from "./support/envs";
 import { type Statement, outputsDeclaredUnder, statementsOf, synthModule, testRole } from "./support/module-stack";
 import { synthEnvironment } from "./support/stacks";

@@ -1,6 +1,6 @@
 /**
  * The Terraform variables ops teams flip at apply time (`terraform apply -var create_instance=true`), without
- * re-synthesizing. Names, types and validation messages are a user-facing contract (README, "Terraform interface"):
+ * re-synthesizing. Names, types and validation messages are a user-facing contract (docs/terraform-interface.md):
  * renaming one breaks every tfvars file and script written against it.
  *
  * {@link TrainingVariables} is created once per environment stack and handed to the modules that read the variables

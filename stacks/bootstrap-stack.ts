@@ -31,7 +31,7 @@ export class BootstrapStack extends TerraformStack {
 
   public constructor(scope: Construct, props: BootstrapStackProps) {
     super(scope, BOOTSTRAP_STACK);
-    // Security and cost rule packs: a violation fails synth (README, "Policy as code").
+    // Security and cost rule packs: a violation fails synth (docs/policy.md).
     applyPolicy(this);
     const [first] = props.environments;
     if (!first) throw new Error("BootstrapStack needs at least one environment");

@@ -61,7 +61,7 @@ export class TrainingEnvironmentStack extends TerraformStack {
     const { config } = props;
     super(scope, config.name);
     this.config = config;
-    // Security and cost rule packs: a violation fails synth (README, "Policy as code").
+    // Security and cost rule packs: a violation fails synth (docs/policy.md).
     applyPolicy(this);
 
     this.addOverride("terraform.required_version", REQUIRED_TERRAFORM_VERSION);

@@ -5,7 +5,7 @@ import { TerraformOutput, TerraformStack } from "cdktf";
 import type { IConstruct } from "constructs";
 import { address } from "../../src/naming";
 import { type OutputSpec, addOutputs } from "../../src/outputs";
-import { type SynthesizedStack, synthJson, testApp } from "../../src/testing/synth";
+import { type SynthesizedStack, synthJson, testApp } from "./synth";
 
 /** A statement of a synthesized `aws_iam_policy_document` data source. */
 export interface Statement {

@@ -2,7 +2,7 @@
 import type { EnvironmentConfig } from "../../src/config/schema";
 import { BootstrapStack } from "../../stacks/bootstrap-stack";
 import { TrainingEnvironmentStack } from "../../stacks/environment-stack";
-import { type SynthesizedStack, synthJson, testApp } from "../../src/testing/synth";
+import { type SynthesizedStack, synthJson, testApp } from "./synth";
 
 /** One environment's stack on a fresh app, synthesized (aspects and validations run). */
 export function synthEnvironment(config: EnvironmentConfig): { stack: TrainingEnvironmentStack; json: SynthesizedStack } {

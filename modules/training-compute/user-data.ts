@@ -2,7 +2,7 @@
  * The training instance's user data and the runtime bundle it fetches: the on-instance runtime (`runtime/`) travels
  * as an S3 object, the user data only carries the configuration and the script that fetches it. Rendered at synth.
  *
- * Contract with `runtime/` (README, "On-instance runtime"): every file under `runtime/` except `*.md` is written to
+ * Contract with `runtime/` (runtime/README.md): every file under `runtime/` except `*.md` is written to
  * `/opt/gpu-training/<same relative path>` (mode 0755 under `bin/` and for `*.sh`, 0644 otherwise), the configuration
  * is written to `/etc/gpu-training/runtime.env` as shell `KEY='value'` lines, then `/opt/gpu-training/install.sh`
  * runs as root (once per instance; the units it enables run on every boot).

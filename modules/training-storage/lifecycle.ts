@@ -2,7 +2,7 @@
 import type { S3BucketLifecycleConfigurationRule } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
 import { GtiError } from "../../src/errors";
 
-/** Lifecycle settings of the two buckets. Every field is optional; the defaults are the seed design's figures. */
+/** Lifecycle settings of the two buckets. Every field is optional; the defaults are the figures in modules/training-storage/README.md. */
 export interface TrainingStorageLifecycle {
   /** Days after which data-bucket objects move to S3 Glacier Flexible Retrieval. @default 90 */
   readonly dataGlacierAfterDays?: number;
@@ -16,7 +16,7 @@ export interface TrainingStorageLifecycle {
   readonly abortIncompleteMultipartUploadDays?: number;
 }
 
-/** The lifecycle defaults (the seed design's values). */
+/** The lifecycle defaults (documented in modules/training-storage/README.md). */
 export const DEFAULT_STORAGE_LIFECYCLE: Required<TrainingStorageLifecycle> = {
   dataGlacierAfterDays: 90,
   outputsIntelligentTieringAfterDays: 30,

@@ -6,7 +6,7 @@ import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
 import type { TerraformStack } from "cdktf";
 import { TrainingSafety, type TrainingSafetyProps } from "../../../modules/training-safety";
 import { address } from "../../../src/naming";
-import type { SynthesizedStack } from "../../../src/testing/synth";
+import type { SynthesizedStack } from "../synth";
 import { type TrainingVariableDefaults } from "../../../src/variables";
 import { buildCompute, ENVIRONMENT, PREFIX, PROJECT } from "../compute/stack";
 import { synthModule } from "../module-stack";

@@ -67,7 +67,7 @@ export const safetySchema = z.strictObject({
   /**
    * An existing customer managed KMS key (in the env's region) for the alerts topic, instead of the key the stack
    * creates ($1/month). Its key policy must let cloudwatch.amazonaws.com and budgets.amazonaws.com use it (see the
-   * README, "Safety"). @default a key created by the stack
+   * modules/training-safety/README.md). @default a key created by the stack
    */
   kmsKeyArn: kmsKeyOnlyArn.optional(),
   /** Monthly cost budget of the environment in USD. @default 100 */

@@ -10,8 +10,8 @@ import { App } from "cdktf";
 import { exitOnError } from "./src/main-errors";
 import { printPolicySummary } from "./src/policy";
 import { finishRun, prepareRun } from "./src/run";
-import { BootstrapStack } from "./src/stacks/bootstrap-stack";
-import { TrainingEnvironmentStack } from "./src/stacks/environment-stack";
+import { BootstrapStack } from "./stacks/bootstrap-stack";
+import { TrainingEnvironmentStack } from "./stacks/environment-stack";
 
 async function main(): Promise<void> {
   const run = await prepareRun();

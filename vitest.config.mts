@@ -1,14 +1,36 @@
 import { configDefaults, defineConfig } from "vitest/config";
 
+/**
+ * Test files that replace something process-wide (aws-sdk-client-mock's `mockClient` patches the SDK's clients,
+ * `process.chdir`, `vi.stubEnv`, `process.env` written at import) run in a fresh module environment each (vitest's
+ * default isolation). Every other file shares its worker's module cache with the files before it: cdktf, the AWS
+ * provider's classes and the project's code are imported once per worker instead of once per file, which was most
+ * of the suite's CPU outside terraform (docs/performance.md).
+ */
+const ISOLATED = ["__tests__/cli/**/*.test.ts", "__tests__/lambda-bundle.test.ts", "__tests__/runtime-guard.test.ts"];
+
 export default defineConfig({
   test: {
-    include: ["__tests__/**/*.test.ts"],
     // The acceptance tier takes minutes: `npm run test:acceptance` (vitest.acceptance.config.mts).
     exclude: [...configDefaults.exclude, "__tests__/acceptance/**"],
-    globalSetup: ["__tests__/support/global-setup.ts"],
     testTimeout: 30_000,
     hookTimeout: 240_000,
     // Synthesis is CPU-bound and terraform runs in child processes: one worker per core.
     maxWorkers: 2,
+    projects: [
+      { extends: true, test: { name: "isolated", include: ISOLATED, isolate: true } },
+      {
+        extends: true,
+        test: {
+          name: "shared",
+          include: ["__tests__/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, "__tests__/acceptance/**", ...ISOLATED],
+          isolate: false,
+          // Terraform detection and the one-line summary `.ci/run` repeats: once per run, so in one project only (every
+          // file that injects the detection is in this one).
+          globalSetup: ["__tests__/support/global-setup.ts"],
+        },
+      },
+    ],
   },
 });

@@ -6,7 +6,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { TerraformToolchain } from "../src/testing/terraform";
+import type { TerraformToolchain } from "./support/terraform";
 import { describeChanges, type PlanJson, plannedChanges } from "./support/acceptance/plan-changes";
 import { PROVIDER_ENDPOINT_SERVICES, providerOverride } from "./support/acceptance/local-stacks";
 import { recordScenario, summarizeAcceptance, timedScenario } from "./support/acceptance/report";

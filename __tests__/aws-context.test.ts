@@ -3,7 +3,7 @@ import { Construct } from "constructs";
 import { describe, expect, it } from "vitest";
 import { AwsContext } from "../src/aws-context";
 import { moduleStack, synthModule } from "./support/module-stack";
-import { synthJson } from "../src/testing/synth";
+import { synthJson } from "./support/synth";
 
 describe("AwsContext", () => {
   it("GIVEN two constructs of one stack WHEN they ask for the context THEN they get the same one", () => {
@@ -46,5 +46,28 @@ describe("AwsContext", () => {
       "${data.aws_partition.current.partition}",
       "${data.aws_partition.current.dns_suffix}",
     ]);
+  });
+});
+
+describe("AwsContext.formatArn", () => {
+  const arnOf = (build: (context: AwsContext) => string): unknown =>
+    synthModule((stack) => new TerraformOutput(stack, "arn", { value: build(AwsContext.of(stack)) })).json.output?.arn?.value;
+
+  it("GIVEN a regional resource WHEN formatted THEN partition, region and account come from the data sources", () => {
+    expect(arnOf((c) => c.formatArn({ service: "ec2", resource: "instance/*" }))).toBe(
+      "arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:instance/*",
+    );
+  });
+
+  it("GIVEN a global service (region \"\") WHEN formatted THEN the region field is empty", () => {
+    expect(arnOf((c) => c.formatArn({ service: "iam", region: "", resource: "root" }))).toBe(
+      "arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root",
+    );
+  });
+
+  it("GIVEN a fixed account field (EC2 alarm actions) WHEN formatted THEN it replaces the account id", () => {
+    expect(arnOf((c) => c.formatArn({ service: "automate", account: "ec2", resource: "stop" }))).toBe(
+      "arn:${data.aws_partition.current.partition}:automate:${data.aws_region.current.name}:ec2:stop",
+    );
   });
 });

@@ -12,9 +12,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { synthCommand } from "./support/synth-command";
 
 const PROJECT = join(__dirname, "..");
-const TSX = join(PROJECT, "node_modules", ".bin", "tsx");
+const SYNTH = synthCommand();
 const temp = mkdtempSync(join(tmpdir(), "gti-bad-config-"));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
 
@@ -345,10 +346,10 @@ interface Run {
 }
 
 function runMain(envs: string, extra: Record<string, string> = {}): Run {
-  const result = spawnSync(TSX, ["main.ts"], {
+  const result = spawnSync(SYNTH.command, SYNTH.args, {
     cwd: PROJECT,
     encoding: "utf8",
-    env: { ...process.env, CHECKPOINT_DISABLE: "1", GTI_ENVS_DIR: envs, GTI_DEBUG: "", ...extra },
+    env: { ...process.env, ...SYNTH.env, GTI_ENVS_DIR: envs, GTI_DEBUG: "", ...extra },
     timeout: 60_000,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };

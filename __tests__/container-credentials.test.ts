@@ -10,7 +10,7 @@ import { type Decision, evaluate } from "./support/iam-eval";
 import { statementsOf, type Statement } from "./support/module-stack";
 import { synthEnvironment } from "./support/stacks";
 import { realEnvironment, realEnvironments } from "./support/envs";
-import type { SynthesizedStack } from "../src/testing/synth";
+import type { SynthesizedStack } from "./support/synth";
 
 const REFS = {
   "${aws_s3_bucket.storage_outputs.arn}": "arn:aws:s3:::outputs",

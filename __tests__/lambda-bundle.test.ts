@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { crc32, inflateRawSync } from "node:zlib";
 import { App, AssetType, TerraformAsset, TerraformStack } from "cdktf";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { buildLambdaBundle, bundleLambda, type LambdaBundle, LambdaBundleError, PROJECT_ROOT, zipOneFile } from "../src/lambda-bundle";
-import { RUNTIME_GUARD, runtimeGuardBundle, runtimeGuardZip } from "../modules/training-safety/runtime-guard/deployment";
+import { buildLambdaBundle, type LambdaBundle, LambdaBundleError, PROJECT_ROOT, zipOneFile } from "../src/lambda-bundle";
+import { RUNTIME_GUARD, runtimeGuardBuild } from "../modules/training-safety/runtime-guard/deployment";
 import type { GuardHandler } from "../modules/training-safety/runtime-guard/guard";
 
 const work = mkdtempSync(join(tmpdir(), "gti-lambda-bundle-"));
@@ -76,7 +76,7 @@ function errorOf(fn: () => unknown): Error {
   throw new Error("expected an error, but none was thrown");
 }
 
-describe("bundleLambda on the runtime guard", () => {
+describe("buildLambdaBundle on the runtime guard", () => {
   it("GIVEN the runtime guard entry WHEN bundled THEN the returned directory holds exactly index.js", () => {
     expect(guard.cached).toBe(false);
     expect(readdirSync(guard.dir)).toEqual(["index.js"]);
@@ -109,8 +109,9 @@ describe("bundleLambda on the runtime guard", () => {
     expect(again).toMatchObject({ cached: true, dir: guard.dir, sha256: guard.sha256 });
   });
 
-  it("GIVEN the deployment helper WHEN asked for the bundle THEN it returns the same directory as bundleLambda", () => {
-    expect(runtimeGuardBundle({ cacheDir: join(work, "cache-a") })).toBe(guard.dir);
+  it("GIVEN the deployment helper WHEN asked for the build THEN it returns the same directory and zip as buildLambdaBundle", () => {
+    const build = runtimeGuardBuild({ cacheDir: join(work, "cache-a") });
+    expect([build.dir, build.zip, build.zipSha256]).toEqual([guard.dir, guard.zip, guard.zipSha256]);
   });
 
   it("GIVEN the bundled file WHEN required and invoked with stubbed clients THEN the real handler terminates, publishes and logs JSON lines", async () => {
@@ -200,7 +201,7 @@ describe("bundleLambda on the runtime guard", () => {
   it("GIVEN the zip as a FILE TerraformAsset WHEN synthesized THEN it is copied unchanged into the stack's assets", () => {
     const outdir = join(work, "out-file");
     const app = new App({ outdir, stackTraces: false });
-    const asset = new TerraformAsset(new TerraformStack(app, "guard"), "code", { path: runtimeGuardZip({ cacheDir: join(work, "cache-a") }), type: AssetType.FILE });
+    const asset = new TerraformAsset(new TerraformStack(app, "guard"), "code", { path: runtimeGuardBuild({ cacheDir: join(work, "cache-a") }).zip, type: AssetType.FILE });
     app.synth();
     expect(asset.path).toMatch(/^assets\/code\/[0-9A-F]+\/runtime-guard\.zip$/);
     expect(readFileSync(join(outdir, "stacks", "guard", asset.path)).equals(readFileSync(guard.zip))).toBe(true);
@@ -218,7 +219,7 @@ describe("bundleLambda on the runtime guard", () => {
   });
 });
 
-describe("bundleLambda cache and errors (small entries)", () => {
+describe("buildLambdaBundle cache and errors (small entries)", () => {
   it("GIVEN a cached build WHEN the entry's source changes THEN it is rebuilt with the change", () => {
     const entry = entryFile('export const handler = async () => "first-version";\n');
     const cacheDir = join(work, "cache-change");
@@ -262,7 +263,7 @@ describe("bundleLambda cache and errors (small entries)", () => {
 
   it("GIVEN an entry with a syntax error WHEN bundled THEN a LambdaBundleError names the file, line and column and shows the line", () => {
     const entry = entryFile('export const handler = async () => {\n  const x y = 1;\n  return x;\n};\n', "broken.ts");
-    const error = errorOf(() => bundleLambda({ entry, name: "broken", cacheDir: join(work, "cache-broken") }));
+    const error = errorOf(() => buildLambdaBundle({ entry, name: "broken", cacheDir: join(work, "cache-broken") }));
     expect(error).toBeInstanceOf(LambdaBundleError);
     expect(error.message).toContain(`Could not bundle Lambda "broken" from ${entry}`);
     expect(error.message).toMatch(new RegExp(`${entry.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:2:11: Expected ";" but found "y"`));
@@ -271,7 +272,7 @@ describe("bundleLambda cache and errors (small entries)", () => {
 
   it("GIVEN an entry that imports a missing module WHEN bundled THEN the error names the import", () => {
     const entry = entryFile('import { nope } from "./missing";\nexport const handler = async () => nope;\n');
-    const error = errorOf(() => bundleLambda({ entry, name: "missing", cacheDir: join(work, "cache-missing") }));
+    const error = errorOf(() => buildLambdaBundle({ entry, name: "missing", cacheDir: join(work, "cache-missing") }));
     expect(error.message).toContain('Could not resolve "./missing"');
   });
 
@@ -280,7 +281,7 @@ describe("bundleLambda cache and errors (small entries)", () => {
     [{ entry: "/nonexistent/handler.ts", name: "ok" }, /entry file \/nonexistent\/handler\.ts does not exist/],
     [{ entry: "/nonexistent/handler.ts", name: "Bad_Name" }, /bundle name "Bad_Name" is invalid/],
   ])("GIVEN bad options %j WHEN bundled THEN a clear LambdaBundleError", (options, message) => {
-    const error = errorOf(() => bundleLambda({ ...options, cacheDir: join(work, "cache-bad") }));
+    const error = errorOf(() => buildLambdaBundle({ ...options, cacheDir: join(work, "cache-bad") }));
     expect(error).toBeInstanceOf(LambdaBundleError);
     expect(error.message).toMatch(message);
   });

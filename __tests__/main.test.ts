@@ -4,17 +4,18 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { synthCommand } from "./support/synth-command";
 
 const PROJECT = join(__dirname, "..");
-const TSX = join(PROJECT, "node_modules", ".bin", "tsx");
+const SYNTH = synthCommand();
 const temp = mkdtempSync(join(tmpdir(), "gti-main-"));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
 
 function runMain(env: Record<string, string>) {
-  return spawnSync(TSX, ["main.ts"], {
+  return spawnSync(SYNTH.command, SYNTH.args, {
     cwd: PROJECT,
     encoding: "utf8",
-    env: { ...process.env, CHECKPOINT_DISABLE: "1", ...env },
+    env: { ...process.env, ...SYNTH.env, ...env },
     timeout: 60_000,
   });
 }

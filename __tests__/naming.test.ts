@@ -5,7 +5,7 @@ import { Construct } from "constructs";
 import { describe, expect, it } from "vitest";
 import { GtiError } from "../src/errors";
 import { address, addressesOf } from "../src/naming";
-import { synthJson, testApp } from "../src/testing/synth";
+import { synthJson, testApp } from "./support/synth";
 
 function stackWithModule(): { stack: TerraformStack; module: Construct } {
   const stack = new TerraformStack(testApp(), "naming");

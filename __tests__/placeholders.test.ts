@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { loadProject } from "../src/config/load";
 import { EXAMPLE_ACCOUNT_ID, findPlaceholders, placeholdersOf } from "../src/config/placeholders";
-import { resourcesOf } from "../src/testing/synth";
+import { resourcesOf } from "./support/synth";
 import { configWith, realEnvironments } from "./support/envs";
 import { synthBootstrap, synthEnvironment } from "./support/stacks";
 

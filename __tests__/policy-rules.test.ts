@@ -19,7 +19,7 @@ import { address } from "../src/naming";
 import { ALL_RULES, formatSummary, policyReportOf, suppressRule } from "../src/policy";
 import type { SuppressibleElement } from "../src/policy/suppressions";
 import { SecureBucket } from "../src/secure-bucket";
-import { synthJson } from "../src/testing/synth";
+import { synthJson } from "./support/synth";
 import {
   autoscalingGroup,
   bucket,

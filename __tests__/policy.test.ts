@@ -1,9 +1,9 @@
 /**
  * The policy pack as a whole: the suppression rules, escape hatches (raw overrides), how synth fails, the project's
- * own stacks and README tables, and main.ts failing readably. Each rule's own behaviour: policy-rules.test.ts.
+ * own stacks, and main.ts failing readably. Each rule's own behaviour: policy-rules.test.ts.
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SecurityGroup } from "@cdktf/provider-aws/lib/security-group";
@@ -23,14 +23,13 @@ import {
   suppressRule,
   type PolicyReport,
 } from "../src/policy";
-import { renderPolicyReadme } from "../src/policy/readme";
 import type { SuppressibleElement } from "../src/policy/suppressions";
 import { SecureBucket } from "../src/secure-bucket";
-import { synthJson, testApp } from "../src/testing/synth";
+import { synthJson, testApp } from "./support/synth";
 import { realEnvironments } from "./support/envs";
 import { bucket, instance, policyStack, securityGroup } from "./support/policy/fixtures";
-import { BootstrapStack } from "../src/stacks/bootstrap-stack";
-import { TrainingEnvironmentStack } from "../src/stacks/environment-stack";
+import { BootstrapStack } from "../stacks/bootstrap-stack";
+import { TrainingEnvironmentStack } from "../stacks/environment-stack";
 
 const PROJECT = join(__dirname, "..");
 const REASON = "accepted in this fixture on purpose";
@@ -237,12 +236,6 @@ describe("the project's stacks", () => {
     const report = reports.get(name);
     expect(report?.violations).toEqual([]);
     expect(report?.unused).toEqual([]);
-  });
-
-  it("GIVEN every stack WHEN the README is regenerated THEN its rule and suppression tables are unchanged (else: npm run policy:readme)", () => {
-    const readme = readFileSync(join(PROJECT, "README.md"), "utf8");
-    const regenerated = renderPolicyReadme(readme, ALL_RULES, [...reports.values()]);
-    expect(readme === regenerated, "README policy tables are stale: run `npm run policy:readme`").toBe(true);
   });
 });
 

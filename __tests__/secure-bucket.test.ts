@@ -2,7 +2,7 @@ import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { TerraformStack } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { SecureBucket, type SecureBucketProps } from "../src/secure-bucket";
-import { resourceOf, resourcesOf, synthJson, testApp } from "../src/testing/synth";
+import { resourceOf, resourcesOf, synthJson, testApp } from "./support/synth";
 
 function synthBucket(props: Partial<SecureBucketProps> = {}) {
   const stack = new TerraformStack(testApp(), "bucket");

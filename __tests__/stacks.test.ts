@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addressesIn, dataOf, resourceOf, resourcesOf } from "../src/testing/synth";
+import { addressesIn, dataOf, resourceOf, resourcesOf } from "./support/synth";
 import { configWith, realEnvironment, realEnvironments } from "./support/envs";
 import { synthBootstrap, synthEnvironment } from "./support/stacks";
 

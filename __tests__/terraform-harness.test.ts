@@ -12,7 +12,7 @@ import {
   detectTerraform,
   formatDiagnostics,
   terraformTest,
-} from "../src/testing/terraform";
+} from "./support/terraform";
 import { recordCheck, summarize } from "./support/terraform-report";
 import { WHOLE_STACK_FILES, environmentFilesFor, installTerraformSuite } from "./support/terraform-suites";
 
@@ -140,11 +140,10 @@ describe("the one-line summary", () => {
   it("GIVEN recorded checks with a failure WHEN summarized THEN the line says RAN and names the failed stack", () => {
     const reportDir = dir();
     const toolchain = { description: "terraform 1.11.4" } as TerraformToolchain;
-    recordCheck(reportDir, { stack: "dev", check: "validate", ok: true });
-    recordCheck(reportDir, { stack: "prod", check: "validate", ok: false });
     recordCheck(reportDir, { stack: "dev", check: "test", ok: true });
+    recordCheck(reportDir, { stack: "prod", check: "test", ok: false });
     expect(summarize({ available: true, toolchain }, reportDir)).toBe(
-      "Terraform checks: RAN - terraform validate 1/2 stacks passed (FAILED: prod) [dev, prod]; terraform test 1/1 stacks passed [dev]; using terraform 1.11.4",
+      "Terraform checks: RAN - terraform test 1/2 stacks passed (FAILED: prod) [dev, prod]; using terraform 1.11.4",
     );
   });
 

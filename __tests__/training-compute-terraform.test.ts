@@ -1,12 +1,12 @@
 /**
  * The variables' validation rules, proven by the real terraform: `terraform console -var ...` on a stack holding only
  * the variables (no provider: nothing to install, no credentials) evaluates every validation block and prints its
- * message. `__tests__/terraform/environment/compute.tftest.hcl` covers the full stacks (plans, an apply, failures).
+ * message. `__tests__/terraform/environment/modules.tftest.hcl` covers the full stacks (plans, an apply, failures).
  * Skips, saying why, where terraform is not available.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { SynthesizedApp } from "../src/testing/synth";
-import type { TerraformToolchain } from "../src/testing/terraform";
+import type { SynthesizedApp } from "./support/synth";
+import type { TerraformToolchain } from "./support/terraform";
 import { TrainingVariables } from "../src/variables";
 import { consoleWith, initializedStack } from "./support/terraform-console";
 

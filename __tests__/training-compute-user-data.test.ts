@@ -62,11 +62,10 @@ function runtimeFilesOnDisk(): string[] {
   return walkFiles(RUNTIME_DIR).filter((path) => !path.endsWith(".md") && !path.includes("__pycache__/"));
 }
 
-/** The keys of the runtime's configuration table in the README (its documented contract). */
+/** The keys of the runtime's configuration table in runtime/README.md (its documented contract). */
 const RUNTIME_CONFIG_KEYS: string[] = (() => {
-  const readme = readFileSync(join(__dirname, "..", "README.md"), "utf8");
-  const section = /<!-- section:runtime -->([\s\S]*?)<!-- \/section:runtime -->/.exec(readme)?.[1] ?? "";
-  const table = /### Configuration[\s\S]*?\n\n(\|[\s\S]*?)\n\n/.exec(section)?.[1] ?? "";
+  const readme = readFileSync(join(__dirname, "..", "runtime", "README.md"), "utf8");
+  const table = /^## Configuration[\s\S]*?\n\n(\|[\s\S]*?)\n\n/m.exec(readme)?.[1] ?? "";
   return [...table.matchAll(/`([A-Z_][A-Z0-9_]*)`/g)].map((m) => m[1] as string);
 })();
 

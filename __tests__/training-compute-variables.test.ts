@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { GPU_INSTANCE_TYPE_NAMES, isGpuInstanceType } from "../src/gpu-instance-types";
-import type { SynthesizedStack } from "../src/testing/synth";
+import type { SynthesizedStack } from "./support/synth";
 import { DEFAULT_VARIABLE_VALUES, TrainingVariables, VARIABLE_NAMES, hclString } from "../src/variables";
 import { realEnvironment } from "./support/envs";
 import { synthModule } from "./support/module-stack";

@@ -15,9 +15,9 @@ import {
 } from "../modules/training-compute";
 import { GtiError } from "../src/errors";
 import { isStarResourceAction } from "../src/policy/rules/iam";
-import { type SynthesizedStack, dataOf, resourceOf, resourcesOf, synthJson } from "../src/testing/synth";
+import { type SynthesizedStack, dataOf, resourceOf, resourcesOf, synthJson } from "./support/synth";
 import { configWith, realEnvironment } from "./support/envs";
-import { type Statement, moduleStack, statementsOf } from "./support/module-stack";
+import { type Statement, moduleStack, outputsDeclaredUnder, statementsOf } from "./support/module-stack";
 import { synthEnvironment } from "./support/stacks";
 import { ENVIRONMENT, PREFIX, PROJECT, buildCompute, evaluatedUserData, localOf, synthCompute, violationsOf } from "./support/compute/stack";
 
@@ -616,9 +616,10 @@ describe("training-compute: outputs", () => {
     expect(outputs.instance_role_arn?.value).toBe("${aws_iam_role.compute_instance.arn}");
   });
 
-  it("GIVEN terraformOutputs false WHEN synthesized THEN the module declares no output", () => {
-    const names = Object.keys(synthCompute({ compute: { terraformOutputs: false } }).json.output ?? {});
-    expect(names.filter((name) => COMPUTE_OUTPUTS.includes(name))).toEqual([]);
+  it("GIVEN the module WHEN built THEN it offers its outputs and declares none itself (the stack does)", () => {
+    const { compute } = synthCompute();
+    expect(compute.outputs.map((o) => o.name).sort()).toEqual(COMPUTE_OUTPUTS);
+    expect(outputsDeclaredUnder(compute)).toEqual([]);
   });
 });
 

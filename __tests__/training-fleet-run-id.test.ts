@@ -9,8 +9,8 @@ import { TerraformOutput } from "cdktf";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { FleetRunId } from "../modules/training-fleet";
 import { FleetVariables } from "../src/fleet-variables";
-import type { SynthesizedApp } from "../src/testing/synth";
-import { type TerraformToolchain, describeTestFailures, terraformTest } from "../src/testing/terraform";
+import type { SynthesizedApp } from "./support/synth";
+import { type TerraformToolchain, describeTestFailures, terraformTest } from "./support/terraform";
 import { TrainingVariables } from "../src/variables";
 import { initializedStack } from "./support/terraform-console";
 
@@ -29,7 +29,7 @@ describe.skipIf(!detection.available)("the fleet's shared run id under the real 
       (stack) => {
         const variables = new TrainingVariables(stack, "Variables");
         const fleetVariables = new FleetVariables(stack, "FleetVariables", { maxInstances: 8, environment: "lab" });
-        const runId = new FleetRunId(stack, "RunId", { variables, fleetVariables });
+        const runId = new FleetRunId(stack, "RunId", { runId: variables.runId.stringValue, desiredInstances: fleetVariables.desiredInstances.numberValue });
         // Test outputs: the id, and the resource's own id, which changes exactly when the run id is regenerated.
         new TerraformOutput(stack, "run_id", { value: runId.value });
         new TerraformOutput(stack, "run_id_resource", { value: runId.data.id });

@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { FLEET_VARIABLE_NAMES, FleetVariables } from "../src/fleet-variables";
-import type { SynthesizedApp } from "../src/testing/synth";
-import type { TerraformToolchain } from "../src/testing/terraform";
+import type { SynthesizedApp } from "./support/synth";
+import type { TerraformToolchain } from "./support/terraform";
 import { TrainingVariables } from "../src/variables";
 import { realEnvironment } from "./support/envs";
 import { synthModule } from "./support/module-stack";

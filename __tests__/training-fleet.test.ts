@@ -10,11 +10,11 @@ import { FLEET_DISCOVERY_ACTIONS, FLEET_GROUP_METRICS, FLEET_LIFECYCLE_ACTIONS }
 import { GtiError } from "../src/errors";
 import { FleetVariables } from "../src/fleet-variables";
 import { isStarResourceAction } from "../src/policy/rules/iam";
-import { type SynthesizedStack, dataOf, resourceOf, resourcesOf } from "../src/testing/synth";
+import { type SynthesizedStack, dataOf, resourceOf, resourcesOf } from "./support/synth";
 import { realEnvironment } from "./support/envs";
 import { ENVIRONMENT, PREFIX, buildCompute, localOf, runtimeEnvOf, violationsOf } from "./support/compute/stack";
 import { TAGS, buildFleet, synthFleet } from "./support/fleet/stack";
-import { moduleStack, statementsOf } from "./support/module-stack";
+import { moduleStack, outputsDeclaredUnder, statementsOf } from "./support/module-stack";
 import { synthEnvironment } from "./support/stacks";
 
 const NAME = `${PREFIX}-fleet`;
@@ -46,7 +46,7 @@ const customized = synthFleet({
   compute: {
     compute: { ami: { id: "ami-0123456789abcdef0" }, rootVolumeKmsKeyArn: KEY, ssh: { keyPairName: "ops" }, network: { mode: "dedicated" } },
   },
-  fleet: { mode: "multi-node", drainTimeoutSeconds: 900, terraformOutputs: false },
+  fleet: { mode: "multi-node", drainTimeoutSeconds: 900 },
 });
 
 describe("training-fleet: the launch template shares the launch spec", () => {
@@ -400,8 +400,9 @@ describe("training-fleet: outputs and refusals", () => {
     expect(String(independent.json.output?.fleet_asg_name?.description)).toMatch(/auto-scaling group/);
   });
 
-  it("GIVEN terraformOutputs false WHEN synthesized THEN the fleet creates no output", () => {
-    expect(Object.keys(customized.json.output ?? {}).filter((name) => name.startsWith("fleet_"))).toEqual([]);
+  it("GIVEN the fleet WHEN built THEN it offers its outputs and declares none itself (the stack does)", () => {
+    expect(independent.fleet.outputs.map((o) => o.name)).toEqual(["fleet_asg_name", "fleet_launch_template_id"]);
+    expect(outputsDeclaredUnder(independent.fleet)).toEqual([]);
   });
 
   it.each([

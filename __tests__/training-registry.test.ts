@@ -8,9 +8,9 @@ import {
 } from "../modules/training-registry";
 import { GtiError } from "../src/errors";
 import { applyPolicy, policyReportOf } from "../src/policy";
-import { resourceOf, resourcesOf } from "../src/testing/synth";
+import { resourceOf, resourcesOf } from "./support/synth";
 import { configWith } from "./support/envs";
-import { type Statement, statementsOf, synthModule, testRole } from "./support/module-stack";
+import { type Statement, outputsDeclaredUnder, statementsOf, synthModule, testRole } from "./support/module-stack";
 import { synthEnvironment } from "./support/stacks";
 
 const PREFIX = "acme-dev";
@@ -315,8 +315,10 @@ describe("training-registry outputs", () => {
     expect(json.output?.github_actions_role_arn?.value).toBe("");
   });
 
-  it("GIVEN terraformOutputs false WHEN synthesized THEN it creates no output", () => {
-    const { json } = registry({ terraformOutputs: false });
+  it("GIVEN the module WHEN built THEN it offers its outputs and declares none itself (the stack does)", () => {
+    const { built, json } = synthModule((stack) => new TrainingRegistry(stack, "Registry", { namePrefix: PREFIX }), { outputs: false });
+    expect(built.outputs.map((o) => o.name)).toEqual(["ecr_repository_url", "github_actions_role_arn"]);
+    expect(outputsDeclaredUnder(built)).toEqual([]);
     expect(json.output).toBeUndefined();
   });
 });

@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { Fn, TerraformCount, Token } from "cdktf";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { SpotStopCheck } from "../modules/training-safety";
-import type { SynthesizedApp } from "../src/testing/synth";
-import { type TerraformToolchain, describeTestFailures, terraformTest } from "../src/testing/terraform";
+import type { SynthesizedApp } from "./support/synth";
+import { type TerraformToolchain, describeTestFailures, terraformTest } from "./support/terraform";
 import { TrainingVariables } from "../src/variables";
 import { synthSafety } from "./support/safety/stack";
 import { initializedStack } from "./support/terraform-console";
@@ -46,7 +46,7 @@ describe.skipIf(!detection.available)("safety: the spot stop check under the rea
       (stack) => {
         const variables = new TrainingVariables(stack, "Variables", { defaults: { useSpot: false } });
         const count = TerraformCount.of(Token.asNumber(Fn.conditional(variables.createInstance.booleanValue, 1, 0)));
-        new SpotStopCheck(stack, "SpotStopCheck", { variables, count, requestType: "one-time", stoppingNets: ["safety.guard.action"] });
+        new SpotStopCheck(stack, "SpotStopCheck", { useSpot: variables.useSpot.booleanValue, count, requestType: "one-time", stoppingNets: ["safety.guard.action"] });
       },
       ["-backend=false"],
     ));

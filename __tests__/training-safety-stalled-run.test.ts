@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { STALLED_RUN_ALARM } from "../modules/training-safety";
-import { resourceOf, resourcesOf } from "../src/testing/synth";
+import { resourceOf, resourcesOf } from "./support/synth";
 import { runtimeEnvOf } from "./support/compute/stack";
 import { type AlarmDefinition, type Sample, evaluateAlarm, firstAlarm } from "./support/safety/alarm-eval";
 import { ENVIRONMENT, PREFIX, synthSafety } from "./support/safety/stack";

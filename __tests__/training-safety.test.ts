@@ -11,7 +11,7 @@ import { INSTANCE_EVENT_TYPES } from "../modules/training-safety/runtime-guard/e
 import { GtiError } from "../src/errors";
 import { policyReportOf } from "../src/policy";
 import { isStarResourceAction } from "../src/policy/rules/iam";
-import { type SynthesizedStack, resourceOf, resourcesOf } from "../src/testing/synth";
+import { type SynthesizedStack, resourceOf, resourcesOf } from "./support/synth";
 import { realEnvironment } from "./support/envs";
 import { type Statement, statementsOf } from "./support/module-stack";
 import { ENVIRONMENT, FLEET_GROUP, FLEET_GROUP_ARN, PREFIX, PROJECT, synthSafety } from "./support/safety/stack";

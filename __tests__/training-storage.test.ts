@@ -17,9 +17,9 @@ import {
 } from "../modules/training-storage";
 import { GtiError } from "../src/errors";
 import { applyPolicy, policyReportOf } from "../src/policy";
-import { dataOf, resourceOf, resourcesOf } from "../src/testing/synth";
+import { dataOf, resourceOf, resourcesOf } from "./support/synth";
 import { configWith } from "./support/envs";
-import { type Statement, statementsOf, synthModule, testRole } from "./support/module-stack";
+import { type Statement, outputsDeclaredUnder, statementsOf, synthModule, testRole } from "./support/module-stack";
 import { synthEnvironment } from "./support/stacks";
 
 const PREFIX = "acme-dev";
@@ -275,14 +275,16 @@ describe("training-storage outputs", () => {
     });
   });
 
-  it("GIVEN terraformOutputs false WHEN synthesized THEN it creates no output", () => {
-    const { json } = storage({ terraformOutputs: false });
+  it("GIVEN the module WHEN built THEN it offers its outputs and declares none itself (the stack does)", () => {
+    const { built, json } = synthModule((stack) => new TrainingStorage(stack, "Storage", { namePrefix: PREFIX }), { outputs: false });
+    expect(built.outputs.map((o) => o.name)).toEqual(["training_bucket", "outputs_bucket", "training_bucket_arn", "outputs_bucket_arn"]);
+    expect(outputsDeclaredUnder(built)).toEqual([]);
     expect(json.output).toBeUndefined();
   });
 
   it("GIVEN the module WHEN its URIs are read THEN they point at the data bucket and the runs prefix", () => {
     const { json } = synthModule((stack) => {
-      const built = new TrainingStorage(stack, "Storage", { namePrefix: PREFIX, terraformOutputs: false });
+      const built = new TrainingStorage(stack, "Storage", { namePrefix: PREFIX });
       new TerraformOutput(stack, "data_uri", { value: built.dataUri });
       new TerraformOutput(stack, "runs_uri", { value: built.runsUri });
     });

@@ -3,7 +3,7 @@
  * `-var create_instance=true`, shutting itself down when training ends and never running more than 12 hours.
  *
  * No GitHub repository may push images yet: trusting a repository is a decision about who can put code on your GPUs,
- * so the example trusts none. Name yours in `registry.github.repositories` (README, "GitHub Actions OIDC").
+ * so the example trusts none. Name yours in `registry.github.repositories` (modules/training-registry/README.md, "GitHub Actions OIDC").
  */
 import { defineEnvironment } from "../src/config/schema";
 import { shared } from "./_shared";

@@ -64,7 +64,7 @@ export class AwsContext extends Construct {
     return this.regionSource.name;
   }
 
-  /** The ARN partition, e.g. `aws` (a token): write ARNs as `arn:${partition}:...`. */
+  /** The ARN partition, e.g. `aws` (a token): build ARNs with {@link formatArn}. */
   public get partition(): string {
     return this.partitionSource.partition;
   }
@@ -73,4 +73,31 @@ export class AwsContext extends Construct {
   public get dnsSuffix(): string {
     return this.partitionSource.dnsSuffix;
   }
+
+  /**
+   * An ARN in this stack's partition: `arn:<partition>:<service>:<region>:<account>:<resource>`, the region and account
+   * this stack's unless given (`""` for global services such as IAM and Budgets). The one place ARNs are written, so
+   * none hard-codes `aws` or an account.
+   *
+   * @example context.formatArn({ service: "ec2", resource: "instance/*" }) // arn:${partition}:ec2:${region}:${account}:instance/*
+   * @example context.formatArn({ service: "iam", region: "", resource: "root" }) // arn:${partition}:iam::${account}:root
+   */
+  public formatArn(arn: ArnComponents): string {
+    const partition = this.partition;
+    const region = arn.region ?? this.region;
+    const account = arn.account ?? this.accountId;
+    return `arn:${partition}:${arn.service}:${region}:${account}:${arn.resource}`;
+  }
+}
+
+/** The parts of an ARN besides its partition. */
+export interface ArnComponents {
+  /** The service namespace, e.g. `sns`, `ec2`, `iam`. */
+  readonly service: string;
+  /** The resource part, e.g. `instance/*` or `alarm:<name>`. */
+  readonly resource: string;
+  /** @default the stack's region; `""` for a global service */
+  readonly region?: string;
+  /** @default the stack's account; `""` where the ARN has none, or the field's fixed value (`ec2` in EC2 alarm actions) */
+  readonly account?: string;
 }

@@ -10,7 +10,7 @@
  */
 import { VariableType, type TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
-import { defineVariable, wholeNumberInRange } from "./variables";
+import { defineVariable, wholeNumberInRange } from "./variable-helpers";
 
 /** The fleet's variable names, exactly as ops teams write them. */
 export const FLEET_VARIABLE_NAMES = {
@@ -37,6 +37,16 @@ export interface FleetVariablesProps {
  * fleetVariables.desiredInstances.numberValue; // ${var.desired_instances}
  * @throws Error when a default is outside 0..maxInstances (the config schema refuses such envs first)
  */
+/** The fleet variables as the tokens the fleet module references (never the variables construct). */
+export interface FleetVariableTokens {
+  /** `var.desired_instances`. */
+  readonly desiredInstances: number;
+  /** `var.on_demand_base_capacity`. */
+  readonly onDemandBaseCapacity: number;
+  /** The env's maximum fleet size (a plain number). */
+  readonly maxInstances: number;
+}
+
 export class FleetVariables extends Construct {
   /** `desired_instances` (number): fleet size, 0 to the env's maximum. */
   public readonly desiredInstances: TerraformVariable;
@@ -44,6 +54,15 @@ export class FleetVariables extends Construct {
   public readonly onDemandBaseCapacity: TerraformVariable;
   /** The env's maximum, as written into the validations. */
   public readonly maxInstances: number;
+
+  /** The variables as tokens, for the fleet module. */
+  public get tokens(): FleetVariableTokens {
+    return {
+      desiredInstances: this.desiredInstances.numberValue,
+      onDemandBaseCapacity: this.onDemandBaseCapacity.numberValue,
+      maxInstances: this.maxInstances,
+    };
+  }
 
   public constructor(scope: Construct, id: string, props: FleetVariablesProps) {
     super(scope, id);

@@ -13,9 +13,10 @@
  * instead of two. Their limit (10,240 characters of inline policy per role) is far above what these grants use.
  */
 import { DataAwsIamPolicyDocument, type DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
-import type { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { Construct } from "constructs";
+import { AwsContext } from "./aws-context";
 import { GtiError } from "./errors";
 import { address } from "./naming";
 
@@ -97,4 +98,44 @@ export function grantToRole(
 function roleAddressOf(role: IamRole): string {
   const id = role.friendlyUniqueId.toLowerCase().replace(/[^a-z0-9_]/g, "_");
   return /^[a-z]/.test(id) ? id : `role_${id}`;
+}
+
+/** A role a service assumes: its trust policy document and the role (see {@link serviceRole}). */
+export interface ServiceRoleProps {
+  /** The service principal's first label, e.g. `lambda` or `ec2` (the partition's DNS suffix is appended). */
+  readonly service: string;
+  /** The trust statement's sid, e.g. `LambdaAssumesTheGuardRole`. */
+  readonly sid: string;
+  /** The role's name. */
+  readonly name: string;
+  /** The role's description. */
+  readonly description: string;
+  /** Address parts of the trust document, e.g. `["safety", "guard_trust"]`. */
+  readonly trustAddress: readonly string[];
+  /** Address parts of the role, e.g. `["safety", "guard"]`. */
+  readonly roleAddress: readonly string[];
+}
+
+/**
+ * A role only an AWS service may assume (`sts:AssumeRole` for `<service>.<dns suffix>`): the one definition of a
+ * service trust policy. Creates `<id>Trust` (the document) and `<id>Role` under `scope`.
+ */
+export function serviceRole(scope: Construct, id: string, props: ServiceRoleProps): IamRole {
+  const trust = address(
+    new DataAwsIamPolicyDocument(scope, `${id}Trust`, {
+      statement: [
+        {
+          sid: props.sid,
+          effect: "Allow",
+          actions: ["sts:AssumeRole"],
+          principals: [{ type: "Service", identifiers: [`${props.service}.${AwsContext.of(scope).dnsSuffix}`] }],
+        },
+      ],
+    }),
+    ...props.trustAddress,
+  );
+  return address(
+    new IamRole(scope, `${id}Role`, { name: props.name, description: props.description, assumeRolePolicy: trust.json }),
+    ...props.roleAddress,
+  );
 }

@@ -2,7 +2,7 @@
  * Synth-time Lambda bundling: one TypeScript entry file -> one directory holding a self-contained `index.js`, ready
  * for `new TerraformAsset(scope, id, { path: dir, type: AssetType.ARCHIVE })` (cdktf zips it into
  * `cdktf.out/stacks/<stack>/assets/...`, so plain `terraform apply` works from the synthesized directory).
- * The same build is also written as a ready, reproducible zip ({@link bundleLambdaZip}) for a FILE asset: cdktf
+ * The same build is also written as a ready, reproducible zip (`zip` of {@link buildLambdaBundle}) for a FILE asset: cdktf
  * then only copies it, instead of spawning a Node process per ARCHIVE asset and stack (~0.2 s each, measured).
  *
  * - esbuild, synchronous API (synth is synchronous): bundle, platform node, target node22, CommonJS, so the Lambda
@@ -88,26 +88,12 @@ export class LambdaBundleError extends GtiError {
 }
 
 /**
- * Bundles `entry` (see the file comment) and returns the directory containing `index.js`.
+ * Bundles `entry` (see the file comment): the directory holding `index.js` (an ARCHIVE asset's path), the
+ * deterministic zip (a FILE asset's path), their hashes and sizes, whether the cache was used, the time taken.
  *
- * @example new TerraformAsset(this, "guard-code", { path: bundleLambda({ entry, name: "runtime-guard" }), type: AssetType.ARCHIVE })
+ * @example new TerraformAsset(this, "guard-code", { path: buildLambdaBundle({ entry, name: "runtime-guard" }).zip, type: AssetType.FILE })
  * @throws LambdaBundleError when the options are wrong or esbuild fails (e.g. a syntax error, an unresolved import)
  */
-export function bundleLambda(options: BundleLambdaOptions): string {
-  return buildLambdaBundle(options).dir;
-}
-
-/**
- * Bundles `entry` like {@link bundleLambda} and returns the path of a deterministic zip holding `index.js`.
- *
- * @example new TerraformAsset(this, "guard-code", { path: bundleLambdaZip({ entry, name: "runtime-guard" }), type: AssetType.FILE })
- * @throws LambdaBundleError as {@link bundleLambda}
- */
-export function bundleLambdaZip(options: BundleLambdaOptions): string {
-  return buildLambdaBundle(options).zip;
-}
-
-/** {@link bundleLambda} with details: hash, size, whether the cache was used, time taken. */
 export function buildLambdaBundle(options: BundleLambdaOptions): LambdaBundle {
   const started = process.hrtime.bigint();
   const { entry, name } = options;

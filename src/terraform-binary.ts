@@ -1,5 +1,5 @@
 /**
- * Finding the terraform binary and checking its version: shared by the test harness (`src/testing/terraform.ts`) and
+ * Finding the terraform binary and checking its version: shared by the test harness (`__tests__/support/terraform.ts`) and
  * the operator's command line (`gti doctor`, `gti stop --release`), so both apply the same rule.
  *
  * Environment variables: `TERRAFORM_BIN` (the binary; default `terraform` on PATH, then `/usr/local/bin/terraform`).

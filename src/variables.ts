@@ -1,6 +1,6 @@
 /**
  * The Terraform variables ops teams flip at apply time (`terraform apply -var create_instance=true`), without
- * re-synthesizing. Names, types and validation messages are a user-facing contract (README, "Terraform interface"):
+ * re-synthesizing. Names, types and validation messages are a user-facing contract (docs/terraform-interface.md):
  * renaming one breaks every tfvars file and script written against it.
  *
  * {@link TrainingVariables} is created once per environment stack and handed to the modules that read the variables
@@ -12,18 +12,30 @@
  * `validation` blocks whose messages name the value, the rule and the fix, like the config schema's. The rules are
  * the schema's, from the same constants, so a value the env file may not hold cannot be passed at apply time either.
  */
-import { TerraformVariable, VariableType } from "cdktf";
+import { type IResolvable, TerraformVariable, VariableType } from "cdktf";
 import { Construct } from "constructs";
 import { GPU_INSTANCE_FAMILIES, GPU_INSTANCE_TYPE_NAMES } from "./gpu-instance-types";
-import {
-  IMAGE_TAG_PATTERN,
-  MAX_RUNTIME_HOURS_RANGE,
-  ROOT_VOLUME_SIZE_GB_RANGE,
-  SPOT_MAX_PRICE_PATTERN,
-} from "./config/sections/compute";
-import { address } from "./naming";
+import { defineVariable, hclString, wholeNumberInRange } from "./variable-helpers";
 
-export { IMAGE_TAG_PATTERN, MAX_RUNTIME_HOURS_RANGE, ROOT_VOLUME_SIZE_GB_RANGE, SPOT_MAX_PRICE_PATTERN };
+export { defineVariable, hclString, wholeNumberInRange };
+
+/**
+ * Value rules of the Terraform variables below, which the config schema (`src/config/sections/compute.ts`) applies
+ * at synth as well.
+ * Patterns are written in the syntax JavaScript and Terraform's RE2 share.
+ */
+
+/** `max_runtime_hours` / `compute.maxRuntimeHours`: one hour to one week. */
+export const MAX_RUNTIME_HOURS_RANGE = { min: 1, max: 168 } as const;
+
+/** `root_volume_size_gb` / `compute.rootVolumeSizeGb`: the GPU AMI needs about 100 GiB; gp3 allows 16 TiB. */
+export const ROOT_VOLUME_SIZE_GB_RANGE = { min: 100, max: 16384 } as const;
+
+/** `spot_max_price` / `compute.spotMaxPrice`: empty (the on-demand cap) or a price in USD per hour (above 0). */
+export const SPOT_MAX_PRICE_PATTERN = "^$|^[0-9]+([.][0-9]+)?$";
+
+/** `training_image_tag` / `compute.trainingImageTag`: what Docker and ECR accept as a tag. */
+export const IMAGE_TAG_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
 
 /**
  * A run id the instance runtime accepts (`runtime/lib/common.sh`: `^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$`), and the
@@ -81,6 +93,28 @@ export const DEFAULT_VARIABLE_VALUES: Required<TrainingVariableDefaults> = {
   trainingImageTag: "latest",
 };
 
+/** The training variables as the tokens modules reference: modules take these, never the variables construct. */
+export interface TrainingVariableTokens {
+  /** `var.create_instance` (bool). */
+  readonly createInstance: IResolvable;
+  /** `var.use_spot` (bool). */
+  readonly useSpot: IResolvable;
+  /** `var.instance_type`. */
+  readonly instanceType: string;
+  /** `var.auto_shutdown` (bool). */
+  readonly autoShutdown: IResolvable;
+  /** `var.max_runtime_hours`. */
+  readonly maxRuntimeHours: number;
+  /** `var.spot_max_price`. */
+  readonly spotMaxPrice: string;
+  /** `var.root_volume_size_gb`. */
+  readonly rootVolumeSizeGb: number;
+  /** `var.training_image_tag`. */
+  readonly trainingImageTag: string;
+  /** `var.run_id`. */
+  readonly runId: string;
+}
+
 /**
  * The stack's training variables: `create_instance`, `use_spot`, `instance_type`, `auto_shutdown`,
  * `max_runtime_hours`, `spot_max_price`, `root_volume_size_gb`, `training_image_tag` and `run_id`.
@@ -110,6 +144,21 @@ export class TrainingVariables extends Construct {
   public readonly runId: TerraformVariable;
   /** The defaults in force (the props' values over the schema's). */
   public readonly defaults: Required<TrainingVariableDefaults>;
+
+  /** The variables as tokens, for the modules. */
+  public get tokens(): TrainingVariableTokens {
+    return {
+      createInstance: this.createInstance.booleanValue,
+      useSpot: this.useSpot.booleanValue,
+      instanceType: this.instanceType.stringValue,
+      autoShutdown: this.autoShutdown.booleanValue,
+      maxRuntimeHours: this.maxRuntimeHours.numberValue,
+      spotMaxPrice: this.spotMaxPrice.stringValue,
+      rootVolumeSizeGb: this.rootVolumeSizeGb.numberValue,
+      trainingImageTag: this.trainingImageTag.stringValue,
+      runId: this.runId.stringValue,
+    };
+  }
 
   public constructor(scope: Construct, id: string, props: TrainingVariablesProps = {}) {
     super(scope, id);
@@ -232,49 +281,6 @@ export class TrainingVariables extends Construct {
   ): TerraformVariable {
     return defineVariable(this, name, type, defaultValue, description, validation);
   }
-}
-
-/**
- * The `validation` condition "a whole number from `min` to `max`" on `var.<name>` (`max` a literal, or another
- * expression without `${}`). Shared by every numeric variable here and the fleet's.
- */
-export function wholeNumberInRange(name: string, min: number, max: number | string): string {
-  return `\${var.${name} >= ${min} && var.${name} <= ${max} && floor(var.${name}) == var.${name}}`;
-}
-
-/**
- * A variable the way this project writes them: addressed `var.<name>`, `nullable = false`, a description (the lines
- * joined), and `validation` blocks when given. Shared by {@link TrainingVariables} and the fleet's variables.
- */
-export function defineVariable(
-  scope: Construct,
-  name: string,
-  type: string,
-  defaultValue: unknown,
-  description: readonly string[],
-  validation: readonly { condition: string; errorMessage: string }[] = [],
-): TerraformVariable {
-  return address(
-    new TerraformVariable(scope, name, {
-      type,
-      default: defaultValue,
-      nullable: false,
-      description: description.join(" "),
-      validation: validation.length > 0 ? [...validation] : undefined,
-    }),
-    name,
-  );
-}
-
-/**
- * A string literal for a Terraform expression inside `${...}`: quoted, with backslashes and quotes escaped (JSON's
- * escaping is a subset of HCL's). A regex such as `\.` must reach RE2 as `\.`, hence `"\\."` in the expression.
- */
-export function hclString(value: string): string {
-  if (value.includes("${") || value.includes("%{")) {
-    throw new Error(`hclString: "${value}" holds a template sequence; escape it before embedding`);
-  }
-  return JSON.stringify(value);
 }
 
 function definedOnly<T extends object>(value: T): Partial<T> {

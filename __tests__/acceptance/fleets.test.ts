@@ -4,7 +4,7 @@
  * Own server; the bootstrap stack is applied first because the env stacks keep their state in its bucket.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { TerraformToolchain } from "../../src/testing/terraform";
+import type { TerraformToolchain } from "../support/terraform";
 import { type AwsEmulator, startEmulator } from "../support/aws-emulator";
 import { autoScalingGroup, emulatorClients, liveInstances, tagsOf } from "../support/acceptance/clients";
 import { expectNoChanges, LocalStack, type ScratchProject, synthesizeProject } from "../support/acceptance/local-stacks";

@@ -18,7 +18,7 @@ import {
 import { CreateTopicCommand } from "@aws-sdk/client-sns";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import type { GuardSummary } from "../../modules/training-safety/runtime-guard/summary";
-import type { SynthesizedStack } from "../../src/testing/synth";
+import type { SynthesizedStack } from "../support/synth";
 import { type AwsEmulator, startEmulator } from "../support/aws-emulator";
 import { autoScalingGroup, type EmulatorClients, emulatorClients, tagsOf } from "../support/acceptance/clients";
 import { type DeployedFunction, deployedFunction, invoke } from "../support/acceptance/lambda-runner";

@@ -6,7 +6,7 @@
  */
 import { DescribeSpotInstanceRequestsCommand, DescribeVolumesCommand } from "@aws-sdk/client-ec2";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import type { TerraformToolchain } from "../../src/testing/terraform";
+import type { TerraformToolchain } from "../support/terraform";
 import { type AwsEmulator, startEmulator } from "../support/aws-emulator";
 import { type EmulatorClients, emulatorClients, headObject, liveInstances, tagsOf } from "../support/acceptance/clients";
 import { expectNoChanges, LocalStack, type ScratchProject, synthesizeProject } from "../support/acceptance/local-stacks";

@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AwsEmulator, detectEmulator, startEmulator } from "../support/aws-emulator";
 import { emulatorS3, hasStackTrace, labEnv, runGti, seedState, spawnGti, stubTerraform, writeEnvFiles } from "../support/cli";
 import { runWatcher } from "../support/runtime/progress-harness";
-import { detectTerraform } from "../../src/testing/terraform";
+import { detectTerraform } from "../support/terraform";
 
 const detection = detectEmulator();
 if (!detection.available) console.log(`gti status/stop/doctor tests SKIPPED: ${detection.reason}`);

@@ -43,9 +43,9 @@ describe("checkpoint completeness (LATEST.json)", () => {
     sandbox = await Sandbox.create();
     localCheckpoint("checkpoint-1", 120);
     const writing = localCheckpoint("checkpoint-2");
-    sandbox.rule("aws s3 sync */checkpoints s3://*", 1, "-", 0.4); // a slow upload
+    sandbox.rule("aws s3 sync */checkpoints s3://*", 1, "-", 2); // a slow upload: the file changes while it runs
     const sync = sandbox.run("bin/gti-launcher", ["sync"]);
-    await new Promise((r) => setTimeout(r, 200));
+    await sandbox.waitFor("the checkpoint upload to start", () => sandbox.callsOf("aws", "s3 sync").some((c) => c.args.some((a) => a.endsWith("/checkpoints"))));
     writeFileSync(join(writing, "optimizer.pt"), "still being written");
     expect((await sync).code).toBe(0);
     expect(latest().checkpoint).toBe("checkpoint-1");

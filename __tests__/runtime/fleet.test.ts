@@ -336,7 +336,8 @@ describe("fleet: a spot notice, then the group terminates the node", () => {
     s.imds.spotNotice("terminate", 120);
     await s.waitFor("the INTERRUPTED marker", () => s.markers(runIdOf(s)).length > 0);
     await launcher.done;
-    await new Promise((r) => setTimeout(r, 500)); // several polls of the watcher
+    const polls = s.imds.requests.length;
+    await s.waitFor("several polls of the watcher", () => watcherExited || s.imds.requests.length >= polls + 3);
     beforeTerminated = { completions: completions(s).length, watcherExited };
     groupTerminates(s, A);
     await watcher.done;

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EmfRecord, emfProblems, series } from "../support/runtime/emf";
 import { type AlarmDefinition, firstAlarm } from "../support/safety/alarm-eval";
 import { synthSafety } from "../support/safety/stack";
-import { resourceOf } from "../../src/testing/synth";
+import { resourceOf } from "../support/synth";
 import { INSTANCE_ID, RUN_ID, RUNTIME_DIR, type RunResult, STUBS_DIR, Sandbox } from "../support/runtime/sandbox";
 
 /** The watcher's knobs, scaled down: poll 0.1 s, a metrics record every 0.3 s, an upload at most every 1 s. */

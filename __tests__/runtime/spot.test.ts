@@ -133,7 +133,10 @@ describe("spot watcher: rebalance recommendation", () => {
     sandbox.imds.rebalance();
     await sandbox.waitFor("LATEST.json", () => sandbox.s3Exists(`runs/${RUN_ID}/checkpoints/LATEST.json`));
     expect(sandbox.s3Exists(`runs/${RUN_ID}/checkpoints/checkpoint-2/weights.bin`)).toBe(true);
-    await new Promise((r) => setTimeout(r, 5 * POLL_S * 1000)); // the recommendation stays up for several polls
+    // The recommendation stays up while the watcher polls it several more times.
+    const polled = () => sandbox.imds.requests.filter((r) => r.path.endsWith("/recommendations/rebalance")).length;
+    const before = polled();
+    await sandbox.waitFor("five more polls of the recommendation", () => polled() >= before + 5);
     expect(syncsOfCheckpoints()).toHaveLength(1);
     expect(sandbox.markers()).toEqual([]);
     expect(sandbox.callsOf("docker", "stop")).toEqual([]);

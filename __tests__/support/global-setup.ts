@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node" with { "resolution-mode": "import" };
-import { detectTerraform, probeProviderInstall } from "../../src/testing/terraform";
+import { detectTerraform, probeProviderInstall } from "./terraform";
 import { summarize, writeSummary } from "./terraform-report";
 
 export default async function setup(project: TestProject): Promise<() => void> {

@@ -1,8 +1,8 @@
 /** Builds the project's stacks for tests, exactly as main.ts wires them, and synthesizes them in memory. */
 import type { EnvironmentConfig } from "../../src/config/schema";
-import { BootstrapStack } from "../../src/stacks/bootstrap-stack";
-import { TrainingEnvironmentStack } from "../../src/stacks/environment-stack";
-import { type SynthesizedStack, synthJson, testApp } from "../../src/testing/synth";
+import { BootstrapStack } from "../../stacks/bootstrap-stack";
+import { TrainingEnvironmentStack } from "../../stacks/environment-stack";
+import { type SynthesizedStack, synthJson, testApp } from "./synth";
 
 /** One environment's stack on a fresh app, synthesized (aspects and validations run). */
 export function synthEnvironment(config: EnvironmentConfig): { stack: TrainingEnvironmentStack; json: SynthesizedStack } {

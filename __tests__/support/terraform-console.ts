@@ -1,8 +1,8 @@
 /** `terraform console` on a synthesized stack, for proving variable validations cheaply (no provider, no plan). */
 import { spawnSync } from "node:child_process";
 import { TerraformStack } from "cdktf";
-import { type SynthesizedApp, synthesizeToDisk } from "../../src/testing/synth";
-import { type TerraformToolchain, runTerraform } from "../../src/testing/terraform";
+import { type SynthesizedApp, synthesizeToDisk } from "./synth";
+import { type TerraformToolchain, runTerraform } from "./terraform";
 
 /** A one-stack app on disk, `terraform init`ed: `dir` is the stack's directory. Call `app.cleanup()` when done. */
 export interface InitializedStack {

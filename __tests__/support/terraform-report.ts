@@ -4,7 +4,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { TerraformDetection } from "../../src/testing/terraform";
+import type { TerraformDetection } from "./terraform";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -18,7 +18,8 @@ declare module "vitest" {
 /** Where the last summary line is written (read by `.ci/run`). */
 export const SUMMARY_FILE = join(__dirname, "..", "..", "node_modules", ".cache", "gpu-training-infra", "terraform-checks.txt");
 
-export type CheckKind = "validate" | "test";
+/** `terraform test` (it validates the configuration first: no separate `terraform validate` runs). */
+export type CheckKind = "test";
 
 export interface CheckRecord {
   readonly stack: string;
@@ -47,7 +48,7 @@ export function summarize(detection: TerraformDetection, reportDir: string): str
     const stacks = [...new Set(of.map((r) => r.stack))].sort().join(", ");
     return `${label} ${of.length - failed.length}/${of.length} stacks passed${failed.length ? ` (FAILED: ${failed.join(", ")})` : ""}${stacks ? ` [${stacks}]` : ""}`;
   };
-  return `Terraform checks: RAN - ${part("validate", "terraform validate")}; ${part("test", "terraform test")}; using ${detection.toolchain.description}`;
+  return `Terraform checks: RAN - ${part("test", "terraform test")}; using ${detection.toolchain.description}`;
 }
 
 /** Writes the summary where `.ci/run` finds it. */

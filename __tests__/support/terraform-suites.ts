@@ -10,7 +10,7 @@ export function suiteFor(stack: string): "bootstrap" | "environment" {
 }
 
 /**
- * The env stack that runs every file of the `environment` suite. The module files (compute, registry, safety) test
+ * The env stack that runs every file of the `environment` suite. The module file (`modules.tftest.hcl`: compute, registry, safety) tests
  * module code against the mock, the same code in every env, and cost seconds of CPU per plan; the other env stacks run
  * {@link WHOLE_STACK_FILES} only: their own output is still validated, planned without an instance, with one on spot
  * and on demand, applied and torn down (prevent_destroy), plus the fleet suites where they have a fleet.

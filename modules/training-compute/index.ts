@@ -13,8 +13,8 @@
  * **Instance.** The latest GPU Deep Learning AMI (see `ami.ts`), IMDSv2 only (hop limit 1, instance tags readable),
  * a gp3 encrypted root volume (`var.root_volume_size_gb`), explicit monitoring, a public IPv4 address (no NAT),
  * `instance_initiated_shutdown_behavior = "terminate"` (an OS shutdown never leaves a stopped instance behind), spot
- * market options only when `var.use_spot` (a `dynamic` block: cdktf cannot express it through its typed API, see
- * CDKTF-PITFALLS.md item 3), tags `Name`, `RunId`, `MaxRuntimeHours` (read by the safety guard) and `AutoShutdown`.
+ * market options only when `var.use_spot` (a `dynamic` block: cdktf 0.21 silently drops a conditional single nested
+ * block set through its typed API), tags `Name`, `RunId`, `MaxRuntimeHours` (read by the safety guard) and `AutoShutdown`.
  *
  * **Drift.** `lifecycle.ignore_changes = [ami, subnet_id]`: a new DLAMI release changes the SSM parameter, and AWS
  * offering the type in another zone may change the chosen subnet, but neither replaces a running instance; the next
@@ -31,46 +31,42 @@
  */
 import { Eip } from "@cdktf/provider-aws/lib/eip";
 import { Instance } from "@cdktf/provider-aws/lib/instance";
-import { Fn, TerraformCount, TerraformLocal, TerraformOutput, Token } from "cdktf";
+import { Fn, TerraformCount, TerraformLocal, Token, propertyAccess } from "cdktf";
 import { Construct } from "constructs";
 import { AwsContext } from "../../src/aws-context";
 import { GtiError } from "../../src/errors";
 import { address } from "../../src/naming";
+import type { OutputSpec } from "../../src/outputs";
+import { attributeAt, oneOf, resourceAddress } from "../../src/references";
 import { TerraformData } from "../../src/terraform-data";
-import { VARIABLE_NAMES } from "../../src/variables";
-import { DLAMI_LOGIN_USER } from "./ami";
-import { type LaunchSpecProps, LaunchSpec, type LaunchUserData } from "./launch-spec";
-import { INSTANCE_TAGS } from "./contract";
-import { escapeTemplate } from "./user-data";
+import { computeOutputs } from "./compute-outputs";
+import { type LaunchSpecProps, LaunchSpec } from "./launch-spec";
+import type { LaunchUserData } from "./runtime-install";
+import { GENERATED_RUN_ID, INSTANCE_TAGS, runIdOrGenerated } from "./contract";
+import { DEFAULT_SPOT_SETTINGS, type SpotSettings, stopWithoutPersistentRequest } from "./spot";
 
 export * from "./ami";
+export * from "./compute-outputs";
 export * from "./contract";
+export * from "./instance-role";
+export * from "./instance-settings";
 export * from "./launch-spec";
 export * from "./network";
 export * from "./perms";
+export * from "./runtime-install";
+export * from "./security-group";
+export * from "./spot";
 export * from "./user-data";
 
 /** The runtime mode of the single instance (`GTI_MODE`). */
 export const SINGLE_MODE = "single";
 
-/** Spot request settings (`compute.spot`). */
-export interface SpotSettings {
-  /** `persistent` re-requests capacity after an interruption. @default "one-time" */
-  readonly requestType?: "one-time" | "persistent";
-  /** What AWS does on interruption; `stop` needs a persistent request. @default "terminate" */
-  readonly interruptionBehavior?: "terminate" | "stop";
-}
 
 export interface TrainingComputeProps extends Omit<LaunchSpecProps, "instanceCount" | "runIds"> {
   /** Spot request settings, used when `var.use_spot` is true. @default one-time, terminate on interruption */
   readonly spot?: SpotSettings;
   /** Attach an Elastic IP (same count as the instance: released with it). @default false */
   readonly elasticIp?: boolean;
-  /**
-   * Create the Terraform outputs `instance_id`, `instance_public_ip`, `ssm_command`, `ssh_command`,
-   * `instance_role_arn`, `run_id` and `hf_token_secret_arn`. @default true
-   */
-  readonly terraformOutputs?: boolean;
 }
 
 
@@ -81,12 +77,14 @@ export interface TrainingComputeProps extends Omit<LaunchSpecProps, "instanceCou
  * const variables = new TrainingVariables(this, "Variables", { defaults: config.compute });
  * const compute = new TrainingCompute(this, "Compute", {
  *   namePrefix: "gpu-training-infra-dev", project: "gpu-training-infra", environment: "dev",
- *   storage, registry, variables,
+ *   storage, registry, variables: variables.tokens,
  * });
  * compute.instance;    // aws_instance.compute_training (count = var.create_instance ? 1 : 0)
  * compute.launchSpec;  // what the spot fleet builds its launch template from
  */
 export class TrainingCompute extends Construct {
+  /** The Terraform outputs this module offers; the stack declares them (`addOutputs`, src/outputs.ts). */
+  public readonly outputs: readonly OutputSpec[];
   /** The shared launch configuration. */
   public readonly launchSpec: LaunchSpec;
   /** `var.create_instance ? 1 : 0`, on everything that exists only with the instance. */
@@ -113,26 +111,54 @@ export class TrainingCompute extends Construct {
   /** The spot settings in force. */
   public readonly spot: Required<SpotSettings>;
 
+  /** The instance id at `index` of {@link count} (e.g. `count.index` in a resource sharing it). A token. */
+  public instanceIdAt(index: number): string {
+    return attributeAt(this.instance, index, "id");
+  }
+
+  /** The CloudWatch namespace the instances' agent and runtime write. */
+  public get metricsNamespace(): string {
+    return this.launchSpec.metricsNamespace;
+  }
+
+  /** The training log group. */
+  public get logGroupName(): string {
+    return this.launchSpec.logGroupName;
+  }
+
+  /** Minutes without a new step before a run counts as stalled. */
+  public get stallMinutes(): number {
+    return this.launchSpec.stallMinutes;
+  }
+
+  /** The spot request type of the single instance. */
+  public get spotRequestType(): "one-time" | "persistent" {
+    return this.spot.requestType;
+  }
+
   public constructor(scope: Construct, id: string, props: TrainingComputeProps) {
     super(scope, id);
     const v = props.variables;
-    this.spot = { requestType: props.spot?.requestType ?? "one-time", interruptionBehavior: props.spot?.interruptionBehavior ?? "terminate" };
-    if (this.spot.interruptionBehavior === "stop" && this.spot.requestType !== "persistent") {
+    // Variable references as tokens; inside a "${...}" expression cdktf writes them bare (var.use_spot).
+    const useSpot = Token.asString(v.useSpot);
+    const spotMaxPrice = v.spotMaxPrice;
+    this.spot = { ...DEFAULT_SPOT_SETTINGS, ...props.spot };
+    if (stopWithoutPersistentRequest(this.spot)) {
       throw new GtiError(
         `Spot interruption behavior "stop" needs a persistent request (AWS rejects it for one-time requests; requestType is "${this.spot.requestType}"). ` +
           'Fix: set compute.spot.requestType = "persistent", or interruptionBehavior = "terminate".',
       );
     }
 
-    // CDKTF-PITFALLS.md item 2: "count": "${var.create_instance ? 1 : 0}".
-    this.count = TerraformCount.of(Token.asNumber(Fn.conditional(v.createInstance.booleanValue, 1, 0)));
+    // "count": "${var.create_instance ? 1 : 0}" (a count from a variable needs Token.asNumber around the conditional).
+    this.count = TerraformCount.of(Token.asNumber(Fn.conditional(v.createInstance, 1, 0)));
     const name = `${props.namePrefix}-gpu`;
 
     this.runIdData = address(
       new TerraformData(this, "RunId", {
         count: this.count,
         // run-20250131-143005 (UTC), generated at the first apply, then frozen by ignore_changes.
-        input: 'run-${formatdate("YYYYMMDD-hhmmss", timestamp())}',
+        input: GENERATED_RUN_ID,
         lifecycle: { ignoreChanges: ["input"] },
       }),
       "compute",
@@ -142,7 +168,7 @@ export class TrainingCompute extends Construct {
       new TerraformLocal(
         this,
         "RunIdLocal",
-        `\${var.${VARIABLE_NAMES.runId} != "" ? var.${VARIABLE_NAMES.runId} : join("", terraform_data.compute_run_id[*].output)}`,
+        runIdOrGenerated(v.runId, Token.asString(Fn.join("", Token.asList(propertyAccess(this.runIdData, ["*", "output"]))))),
       ),
       "compute",
       "run_id",
@@ -154,10 +180,10 @@ export class TrainingCompute extends Construct {
       new TerraformData(this, "LaunchSettingsTrigger", {
         count: this.count,
         input: {
-          instance_type: v.instanceType.stringValue,
-          use_spot: v.useSpot.booleanValue,
+          instance_type: v.instanceType,
+          use_spot: v.useSpot,
           // The price only matters on spot: changing it for an on-demand instance replaces nothing.
-          spot_max_price: `\${var.${VARIABLE_NAMES.useSpot} ? var.${VARIABLE_NAMES.spotMaxPrice} : ""}`,
+          spot_max_price: `\${${useSpot} ? ${spotMaxPrice} : ""}`,
         },
       }),
       "compute",
@@ -171,7 +197,7 @@ export class TrainingCompute extends Construct {
       new Instance(this, "Instance", {
         count: this.count,
         ami: spec.amiId,
-        instanceType: v.instanceType.stringValue,
+        instanceType: v.instanceType,
         subnetId: spec.network.instanceSubnetId,
         vpcSecurityGroupIds: [spec.securityGroup.id],
         // No NAT gateway: the instance reaches S3, ECR and the internet through its public address.
@@ -192,47 +218,43 @@ export class TrainingCompute extends Construct {
         },
         userDataBase64: this.userData.base64Gzip,
         userDataReplaceOnChange: true,
-        tags: {
-          Name: name,
-          [INSTANCE_TAGS.runId]: this.runId,
-          [INSTANCE_TAGS.maxRuntimeHours]: Token.asString(v.maxRuntimeHours.numberValue),
-          [INSTANCE_TAGS.autoShutdown]: Token.asString(v.autoShutdown.booleanValue),
-        },
+        tags: spec.instanceTags(name, this.runId),
         // The grants exist before the first boot (IAM is eventually consistent; the runtime's first calls need them).
         dependsOn: spec.grants.map((grant) => grant.policy),
         lifecycle: {
           // ami: a new DLAMI release must not replace a training instance (the next instance boots it).
           // subnet_id: the chosen zone moves when AWS adds the type to an earlier-named zone; same reason.
           ignoreChanges: ["ami", "subnet_id"],
-          replaceTriggeredBy: ["terraform_data.compute_launch_settings"],
+          // cdktf renders a resource here as "${...}", which Terraform's JSON syntax rejects: src/references.ts.
+          replaceTriggeredBy: [resourceAddress(this.launchSettingsTrigger)],
           precondition: [{ condition: `\${${subnetCheck.condition}}`, errorMessage: subnetCheck.errorMessage }],
         },
       }),
       "compute",
       "training",
     );
-    // CDKTF-PITFALLS.md item 3: cdktf silently drops a conditional instance_market_options, so the dynamic block is
+    // cdktf 0.21 silently drops a conditional instance_market_options (typed API), so the dynamic block is
     // written into the JSON directly: present (spot) when var.use_spot, absent (on demand) otherwise.
     this.instance.addOverride("dynamic.instance_market_options", {
-      for_each: `\${var.${VARIABLE_NAMES.useSpot} ? [1] : []}`,
+      for_each: `\${${useSpot} ? [1] : []}`,
       content: {
         market_type: "spot",
         spot_options: {
           spot_instance_type: this.spot.requestType,
           instance_interruption_behavior: this.spot.interruptionBehavior,
           // null (no cap but the on-demand price) when the variable is empty.
-          max_price: `\${var.${VARIABLE_NAMES.spotMaxPrice} == "" ? null : var.${VARIABLE_NAMES.spotMaxPrice}}`,
+          max_price: `\${${spotMaxPrice} == "" ? null : ${spotMaxPrice}}`,
         },
       },
     });
 
-    this.instanceIdExpression = "${one(aws_instance.compute_training[*].id)}";
+    this.instanceIdExpression = oneOf(this.instance, "id");
     if (props.elasticIp) {
       this.elasticIp = address(
         new Eip(this, "ElasticIp", {
           count: this.count,
           domain: "vpc",
-          instance: "${aws_instance.compute_training[count.index].id}",
+          instance: this.instanceIdAt(this.count.index),
           tags: { Name: name },
           dependsOn: spec.network.internetGateway ? [spec.network.internetGateway] : undefined,
         }),
@@ -240,86 +262,16 @@ export class TrainingCompute extends Construct {
         "training",
       );
     }
-    this.publicIpExpression = props.elasticIp
-      ? "${one(aws_eip.compute_training[*].public_ip)}"
-      : "${one(aws_instance.compute_training[*].public_ip)}";
+    this.publicIpExpression = oneOf(this.elasticIp ?? this.instance, "public_ip");
 
-    if (props.terraformOutputs ?? true) this.createOutputs(props);
+    this.outputs = computeOutputs({
+      instance: this.instance,
+      elasticIp: this.elasticIp,
+      role: this.launchSpec.role,
+      hfTokenSecret: this.launchSpec.hfTokenSecret,
+      keyName: this.launchSpec.keyName,
+      sshFromCidrs: (props.ssh?.allowedCidrs ?? []).length > 0,
+      region: AwsContext.of(this).region,
+    });
   }
-
-  /**
-   * The compute outputs. None is ever null: Terraform leaves null outputs out of the state, and cdktf-cli 0.21 then
-   * crashes after a successful `cdktf deploy` (exit 1) when a construct has some outputs present and others missing.
-   * An output about the instance is therefore `""` while there is none (`try(<resource>[0].<attribute>, "")`, the
-   * terraform-aws-modules convention), and scripts test for the empty string.
-   */
-  private createOutputs(props: TrainingComputeProps): void {
-    const spec = this.launchSpec;
-    void AwsContext.of(this).regionSource; // data.aws_region.current, read by the commands below
-    const instance = "aws_instance.compute_training[0]";
-    const publicIp = this.elasticIp ? "aws_eip.compute_training[0].public_ip" : `${instance}.public_ip`;
-    const outputs: [string, string, string][] = [
-      ["instance_id", `\${try(${instance}.id, "")}`, "ID of the GPU training instance; empty when create_instance is false."],
-      [
-        "instance_public_ip",
-        `\${try(${publicIp}, "")}`,
-        "Public IPv4 address of the training instance (its Elastic IP with compute.elasticIp); empty when create_instance is false or the subnet gives no public address.",
-      ],
-      [
-        "ssm_command",
-        `\${try("aws ssm start-session --target \${${instance}.id} --region \${data.aws_region.current.name}", "")}`,
-        "Command opening a shell on the training instance through SSM Session Manager; empty when create_instance is false.",
-      ],
-      [
-        "ssh_command",
-        this.sshCommand(instance, publicIp, props),
-        "SSH command for the training instance (only with compute.ssh.keyPairName; through Session Manager when no CIDR may reach port 22); empty otherwise or when create_instance is false.",
-      ],
-      ["instance_role_arn", spec.role.arn, "ARN of the IAM role of the training instances (instance profile of the single instance and the fleet)."],
-      [
-        "run_id",
-        `\${try(${instance}.tags.RunId, "")}`,
-        "Run id of the training instance: its checkpoints, logs, outputs and marker are under runs/RUN_ID/ in the outputs bucket; empty when create_instance is false.",
-      ],
-      [
-        "hf_token_secret_arn",
-        spec.hfTokenSecret.arn,
-        "ARN of the Secrets Manager secret holding the Hugging Face token (created empty: aws secretsmanager put-secret-value --secret-id ARN --secret-string TOKEN).",
-      ],
-    ];
-    for (const [outputName, value, description] of outputs) {
-      address(new TerraformOutput(this, `Output_${outputName}`, { value, description }), outputName);
-    }
-  }
-
-  /** `ssh -i <key>.pem ubuntu@<ip>`, through Session Manager when no CIDR reaches port 22; `""` without a key pair. */
-  private sshCommand(instance: string, publicIp: string, props: TrainingComputeProps): string {
-    const key = this.launchSpec.keyName;
-    if (!key) return "";
-    const keyFile = escapeTemplate(shellWord(`${key}.pem`));
-    if ((props.ssh?.allowedCidrs ?? []).length > 0) {
-      return `\${try("ssh -i ${keyFile} ${DLAMI_LOGIN_USER}@\${${publicIp}}", "")}`;
-    }
-    const proxy =
-      "aws ssm start-session --target %h --document-name AWS-StartSSHSession --parameters portNumber=%p --region ${data.aws_region.current.name}";
-    return `\${try("ssh -i ${keyFile} -o ProxyCommand='${proxy}' ${DLAMI_LOGIN_USER}@\${${instance}.id}", "")}`;
-  }
-}
-
-/** A word the shell reads as is: single-quoted when it holds anything but letters, digits and `._-/~`. */
-function shellWord(word: string): string {
-  return /^[A-Za-z0-9._\-/~]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
-}
-
-/**
- * Tag keys EC2 accepts on an instance whose tags are readable from the instance metadata (`instance_metadata_tags =
- * "enabled"`): letters, digits and `+ - = . , _ : @`, no spaces or `/`, not `.`, `..` or `_index`. The provider's
- * default tags (Project, Environment, ... and the env's `tags`) land on the instance, so they must follow this too.
- *
- * @returns one problem per key that breaks the rule (empty when all are fine)
- */
-export function instanceMetadataTagKeyProblems(keys: readonly string[]): string[] {
-  return keys
-    .filter((key) => !/^[A-Za-z0-9+\-=.,_:@]+$/.test(key) || key === "." || key === ".." || key === "_index")
-    .map((key) => `tag key "${key}" cannot be read from instance metadata (only letters, digits and + - = . , _ : @; not ".", ".." or "_index")`);
 }

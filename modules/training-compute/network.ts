@@ -27,7 +27,7 @@ import { VpcEndpoint } from "@cdktf/provider-aws/lib/vpc-endpoint";
 import { type TerraformCount, TerraformLocal, Token } from "cdktf";
 import { Construct } from "constructs";
 import { AwsContext } from "../../src/aws-context";
-import { parseCidr } from "../../src/config/rules";
+import { parseCidr } from "../../src/rules";
 import { GtiError } from "../../src/errors";
 import { address } from "../../src/naming";
 

@@ -11,19 +11,17 @@
  * A construct of its own so that `__tests__/training-fleet-run-id.test.ts` can apply it with terraform test on a stack
  * holding nothing else (no provider: milliseconds per apply, instead of seconds on a full environment stack).
  */
-import { TerraformLocal } from "cdktf";
+import { TerraformLocal, Token } from "cdktf";
 import { Construct } from "constructs";
-import type { FleetVariables } from "../../src/fleet-variables";
-import { FLEET_VARIABLE_NAMES } from "../../src/fleet-variables";
+import { GENERATED_RUN_ID, runIdOrGenerated } from "../training-compute/contract";
 import { address } from "../../src/naming";
 import { TerraformData } from "../../src/terraform-data";
-import { VARIABLE_NAMES, type TrainingVariables } from "../../src/variables";
 
 export interface FleetRunIdProps {
-  /** The stack's shared variables: `run_id` overrides the generated id. */
-  readonly variables: TrainingVariables;
-  /** The fleet's variables: `desired_instances` going from 0 to running regenerates the id. */
-  readonly fleetVariables: FleetVariables;
+  /** `var.run_id` (`TrainingVariables.runId.stringValue`): overrides the generated id when set. */
+  readonly runId: string;
+  /** `var.desired_instances` (`FleetVariables.desiredInstances.numberValue`): going from 0 to running regenerates the id. */
+  readonly desiredInstances: number;
 }
 
 /** `terraform_data.fleet_run_id` and `local.fleet_run_id`. */
@@ -35,25 +33,18 @@ export class FleetRunId extends Construct {
 
   public constructor(scope: Construct, id: string, props: FleetRunIdProps) {
     super(scope, id);
-    // The expressions below name the variables; the props make sure they exist in the stack.
-    void props.variables.runId;
-    void props.fleetVariables.desiredInstances;
     this.data = address(
       new TerraformData(this, "Data", {
         // run-20250131-143005 (UTC), generated when the fleet scales up from zero, then frozen by ignore_changes.
-        input: 'run-${formatdate("YYYYMMDD-hhmmss", timestamp())}',
-        triggersReplace: { running: `\${var.${FLEET_VARIABLE_NAMES.desiredInstances} > 0}` },
+        input: GENERATED_RUN_ID,
+        triggersReplace: { running: `\${${Token.asString(props.desiredInstances)} > 0}` },
         lifecycle: { ignoreChanges: ["input"] },
       }),
       "fleet",
       "run_id",
     );
     this.value = address(
-      new TerraformLocal(
-        this,
-        "Local",
-        `\${var.${VARIABLE_NAMES.runId} != "" ? var.${VARIABLE_NAMES.runId} : terraform_data.fleet_run_id.output}`,
-      ),
+      new TerraformLocal(this, "Local", runIdOrGenerated(props.runId, this.data.outputString)),
       "fleet",
       "run_id",
     ).asString;

@@ -6,7 +6,7 @@
  * - a job that uses a GitHub environment: `repo:<owner>/<repo>:environment:<name>` (the branch form then does not
  *   apply: GitHub puts the environment in `sub` instead)
  */
-import { GITHUB_REPOSITORY_PATTERN } from "../../src/config/rules";
+import { GITHUB_REPOSITORY_PATTERN } from "../../src/rules";
 
 /** GitHub's OIDC issuer. */
 export const GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com";

@@ -13,11 +13,12 @@ import { EcrLifecyclePolicy } from "@cdktf/provider-aws/lib/ecr-lifecycle-policy
 import { EcrRepository } from "@cdktf/provider-aws/lib/ecr-repository";
 import { IamOpenidConnectProvider } from "@cdktf/provider-aws/lib/iam-openid-connect-provider";
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { TerraformOutput, Token } from "cdktf";
+import { Token } from "cdktf";
 import { Construct } from "constructs";
 import { GtiError } from "../../src/errors";
 import { type Grant, grantToRole } from "../../src/iam";
 import { address } from "../../src/naming";
+import type { OutputSpec } from "../../src/outputs";
 import {
   GITHUB_OIDC_AUDIENCE,
   GITHUB_OIDC_HOST,
@@ -73,8 +74,6 @@ export interface TrainingRegistryProps {
   readonly keepUntaggedImages?: number;
   /** GitHub Actions OIDC access. @default no GitHub access (no provider, no role) */
   readonly github?: GithubActionsProps;
-  /** Create the Terraform outputs `ecr_repository_url` and `github_actions_role_arn`. @default true */
-  readonly terraformOutputs?: boolean;
 }
 
 /**
@@ -89,6 +88,8 @@ export interface TrainingRegistryProps {
  * registry.repositoryUrl;            // "${aws_ecr_repository.registry_training.repository_url}"
  */
 export class TrainingRegistry extends Construct {
+  /** The Terraform outputs this module offers; the stack declares them (`addOutputs`, src/outputs.ts). */
+  public readonly outputs: readonly OutputSpec[];
   /** The repository: `aws_ecr_repository.registry_training`. */
   public readonly repository: EcrRepository;
   /** Its lifecycle policy resource: `aws_ecr_lifecycle_policy.registry_training`. */
@@ -178,7 +179,7 @@ export class TrainingRegistry extends Construct {
         : undefined;
     if (this.githubActionsRole) this.grantPush(this.githubActionsRole);
 
-    if (props.terraformOutputs ?? true) this.createOutputs();
+    this.outputs = this.describeOutputs();
   }
 
   /** The repository URL, `<account>.dkr.ecr.<region>.amazonaws.com/<name>` (a token). */
@@ -266,22 +267,21 @@ export class TrainingRegistry extends Construct {
     );
   }
 
-  private createOutputs(): void {
-    address(
-      new TerraformOutput(this, "Output_ecr_repository_url", {
+  /** `ecr_repository_url`, `github_actions_role_arn`. */
+  private describeOutputs(): OutputSpec[] {
+    return [
+      {
+        name: "ecr_repository_url",
         value: this.repositoryUrl,
         description: "URL of the ECR repository for training images; the pipeline pushes the git SHA and latest tags.",
-      }),
-      "ecr_repository_url",
-    );
-    address(
-      new TerraformOutput(this, "Output_github_actions_role_arn", {
+      },
+      {
+        name: "github_actions_role_arn",
         // Never null (cdktf-cli 0.21 crashes after a deploy when an output is missing from the state): "" without a role.
         value: this.githubActionsRole ? this.githubActionsRole.arn : "",
         description:
           "ARN of the IAM role GitHub Actions assumes through OIDC to push images (the AWS_GHA_ROLE_ARN secret); empty when the env allows no GitHub repository.",
-      }),
-      "github_actions_role_arn",
-    );
+      },
+    ];
   }
 }

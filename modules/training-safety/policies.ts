@@ -17,7 +17,8 @@ export interface AlertsPolicyScopes {
   /** The topic's ARN, built from its name (the key policy cannot refer to the topic, which refers to the key). */
   readonly topicArn: string;
   readonly account: string;
-  readonly partition: string;
+  /** `arn:<partition>:iam::<account>:root`: the account, administering the key through IAM. */
+  readonly accountRootArn: string;
   /** `arn:<partition>:cloudwatch:<region>:<account>:alarm:<project>-<env>-*`: this env's alarms. */
   readonly alarmArns: string;
   /** `arn:<partition>:budgets::<account>:*`: this account's budgets. */
@@ -51,7 +52,7 @@ export function alertsKeyStatements(scopes: AlertsPolicyScopes, guardRoleArn: st
       effect: "Allow",
       actions: ["kms:*"],
       resources: ["*"],
-      principals: [{ type: "AWS", identifiers: [`arn:${scopes.partition}:iam::${scopes.account}:root`] }],
+      principals: [{ type: "AWS", identifiers: [scopes.accountRootArn] }],
     },
     fromService("CloudWatchAlarmsPublishToTheAlertsTopic", "cloudwatch", scopes.alarmArns),
     fromService("BudgetsPublishToTheAlertsTopic", "budgets", scopes.budgetArns),

@@ -5,15 +5,14 @@
  * refuses it at plan when `-var use_spot=true` turns it on later (`terraform_data.safety_spot_stop_check`, counted
  * like the instance, with a precondition on `var.use_spot`).
  */
-import type { TerraformCount } from "cdktf";
+import { type IResolvable, Op, type TerraformCount } from "cdktf";
 import { Construct } from "constructs";
 import { address } from "../../src/naming";
 import { TerraformData } from "../../src/terraform-data";
-import { type TrainingVariables, VARIABLE_NAMES } from "../../src/variables";
 
 export interface SpotStopCheckProps {
-  /** The stack's variables (`use_spot`). */
-  readonly variables: TrainingVariables;
+  /** `var.use_spot` (`TrainingVariables.useSpot.booleanValue`): the check refuses it. */
+  readonly useSpot: IResolvable;
   /** The instance's count: the check exists only with the instance. */
   readonly count: TerraformCount;
   /** Which nets stop instead of terminating, e.g. `["safety.guard.action"]`; none: no check is created. */
@@ -41,7 +40,7 @@ export class SpotStopCheck extends Construct {
         lifecycle: {
           precondition: [
             {
-              condition: `\${!var.${VARIABLE_NAMES.useSpot}}`,
+              condition: Op.not(props.useSpot),
               errorMessage:
                 `use_spot = true makes a one-time spot instance, which EC2 cannot stop, but ${nets} is "stop": ` +
                 "the net would fail and leave the GPU running. Fix: apply with -var use_spot=false, or set " +

@@ -11,43 +11,22 @@
 import { DataAwsKmsKey } from "@cdktf/provider-aws/lib/data-aws-kms-key";
 import type { DataAwsIamPolicyDocumentStatement } from "@cdktf/provider-aws/lib/data-aws-iam-policy-document";
 import type { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import type { S3BucketLifecycleConfigurationRule } from "@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration";
-import { TerraformOutput, Token } from "cdktf";
+import { Token } from "cdktf";
 import { Construct } from "constructs";
 import { AwsContext } from "../../src/aws-context";
-import { bucketNameProblems } from "../../src/config/rules";
+import { bucketNameProblems } from "../../src/rules";
 import { GtiError } from "../../src/errors";
 import { type Grant, KMS_DECRYPT_ACTIONS, KMS_ENCRYPT_ACTIONS, grantToRole } from "../../src/iam";
 import { address } from "../../src/naming";
+import type { OutputSpec } from "../../src/outputs";
 import { SecureBucket } from "../../src/secure-bucket";
 import { INTERRUPTED_MARKER, RUNS_PREFIX } from "./layout";
+import { DEFAULT_STORAGE_LIFECYCLE, type TrainingStorageLifecycle, definedOnly, housekeepingRules, validateLifecycle } from "./lifecycle";
 import { BUCKET_LIST_ACTIONS, MARKER_DELETE_ACTIONS, OBJECT_READ_ACTIONS, OBJECT_WRITE_ACTIONS } from "./perms";
 
 export * from "./layout";
+export * from "./lifecycle";
 export * from "./perms";
-
-/** Lifecycle settings of the two buckets. Every field is optional; the defaults are the seed design's figures. */
-export interface TrainingStorageLifecycle {
-  /** Days after which data-bucket objects move to S3 Glacier Flexible Retrieval. @default 90 */
-  readonly dataGlacierAfterDays?: number;
-  /** Days after which outputs move to S3 Intelligent-Tiering (0: at once). @default 30 */
-  readonly outputsIntelligentTieringAfterDays?: number;
-  /** Days after which outputs move to S3 Glacier Flexible Retrieval; later than Intelligent-Tiering. @default 180 */
-  readonly outputsGlacierAfterDays?: number;
-  /** Days after which noncurrent (overwritten or deleted) object versions expire, in both buckets. @default 30 */
-  readonly noncurrentVersionExpirationDays?: number;
-  /** Days after which incomplete multipart uploads are aborted, in both buckets. @default 7 */
-  readonly abortIncompleteMultipartUploadDays?: number;
-}
-
-/** The lifecycle defaults (the seed design's values). */
-export const DEFAULT_STORAGE_LIFECYCLE: Required<TrainingStorageLifecycle> = {
-  dataGlacierAfterDays: 90,
-  outputsIntelligentTieringAfterDays: 30,
-  outputsGlacierAfterDays: 180,
-  noncurrentVersionExpirationDays: 30,
-  abortIncompleteMultipartUploadDays: 7,
-};
 
 export interface TrainingStorageProps {
   /**
@@ -77,11 +56,6 @@ export interface TrainingStorageProps {
   };
   /** Lifecycle rules' settings. @default the seed's values ({@link DEFAULT_STORAGE_LIFECYCLE}) */
   readonly lifecycle?: TrainingStorageLifecycle;
-  /**
-   * Create the Terraform outputs `training_bucket`, `outputs_bucket`, `training_bucket_arn` and `outputs_bucket_arn`.
-   * @default true
-   */
-  readonly terraformOutputs?: boolean;
 }
 
 /** Which runs a {@link TrainingStorage.grantWriteRuns} grant covers, and its name. */
@@ -102,6 +76,8 @@ export interface RunGrantOptions {
  * storage.outputsBucket.name;            // "${aws_s3_bucket.storage_outputs.bucket}"
  */
 export class TrainingStorage extends Construct {
+  /** The Terraform outputs this module offers; the stack declares them (`addOutputs`, src/outputs.ts). */
+  public readonly outputs: readonly OutputSpec[];
   /** The data (training inputs) bucket: `aws_s3_bucket.storage_data`. */
   public readonly dataBucket: SecureBucket;
   /** The outputs (runs) bucket: `aws_s3_bucket.storage_outputs`. */
@@ -172,7 +148,7 @@ export class TrainingStorage extends Construct {
       ],
     });
 
-    if (props.terraformOutputs ?? true) this.createOutputs();
+    this.outputs = this.describeOutputs();
   }
 
   /** `s3://<data bucket>/` (a token). */
@@ -283,7 +259,8 @@ export class TrainingStorage extends Construct {
     return [{ sid, effect: "Allow", actions: [...actions], resources: [this.kmsKeyArn] }];
   }
 
-  private createOutputs(): void {
+  /** `training_bucket`, `outputs_bucket`, `training_bucket_arn`, `outputs_bucket_arn`. */
+  private describeOutputs(): OutputSpec[] {
     const outputs: [string, string, string][] = [
       ["training_bucket", this.dataBucket.name, "Name of the S3 bucket for training data (inputs), read-only for training instances."],
       [
@@ -294,54 +271,7 @@ export class TrainingStorage extends Construct {
       ["training_bucket_arn", this.dataBucket.arn, "ARN of the training data bucket."],
       ["outputs_bucket_arn", this.outputsBucket.arn, "ARN of the outputs (training runs) bucket."],
     ];
-    for (const [name, value, description] of outputs) {
-      address(new TerraformOutput(this, `Output_${name}`, { value, description }), name);
-    }
-  }
-}
-
-/** Rules both buckets share: expire noncurrent versions (and the delete markers left alone), abort stale uploads. */
-function housekeepingRules(noncurrentDays: number, abortDays: number): S3BucketLifecycleConfigurationRule[] {
-  return [
-    {
-      id: "expire-noncurrent-versions",
-      status: "Enabled",
-      filter: [{ prefix: "" }],
-      noncurrentVersionExpiration: [{ noncurrentDays }],
-      // A delete marker whose older versions have all expired hides nothing any more: remove it too.
-      expiration: [{ expiredObjectDeleteMarker: true }],
-    },
-    {
-      id: "abort-incomplete-multipart-uploads",
-      status: "Enabled",
-      filter: [{ prefix: "" }],
-      abortIncompleteMultipartUpload: [{ daysAfterInitiation: abortDays }],
-    },
-  ];
-}
-
-function definedOnly<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
-}
-
-function validateLifecycle(path: string, lifecycle: Required<TrainingStorageLifecycle>): void {
-  const problems: string[] = [];
-  const whole = (field: keyof TrainingStorageLifecycle, min: number): void => {
-    const value = lifecycle[field];
-    if (!Number.isInteger(value) || value < min) problems.push(`${field} = ${value} must be a whole number of days >= ${min}`);
-  };
-  whole("dataGlacierAfterDays", 1);
-  whole("outputsIntelligentTieringAfterDays", 0);
-  whole("outputsGlacierAfterDays", 1);
-  whole("noncurrentVersionExpirationDays", 1);
-  whole("abortIncompleteMultipartUploadDays", 1);
-  if (lifecycle.outputsGlacierAfterDays <= lifecycle.outputsIntelligentTieringAfterDays) {
-    problems.push(
-      `outputsGlacierAfterDays = ${lifecycle.outputsGlacierAfterDays} must be later than outputsIntelligentTieringAfterDays = ${lifecycle.outputsIntelligentTieringAfterDays}`,
-    );
-  }
-  if (problems.length > 0) {
-    throw new GtiError(`Invalid lifecycle for ${path}: ${problems.join("; ")}. Fix: change the values in the storage lifecycle settings.`);
+    return outputs.map(([name, value, description]) => ({ name, value, description }));
   }
 }
 

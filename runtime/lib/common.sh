@@ -352,7 +352,7 @@ finalize() {
   exec 8>&-
 }
 
-# Mode hooks (README "Fleet mode at runtime"): fleet modes in lib/fleet.sh
+# Mode hooks (runtime/README.md "Fleet mode at runtime"): fleet modes in lib/fleet.sh
 MODE_DOCKER_ARGS=()
 # shellcheck source-path=SCRIPTDIR source=fleet.sh
 . "$GTI_HOME/lib/fleet.sh"

@@ -19,7 +19,7 @@
  */
 import type { LoadedEnvironment } from "./load";
 import type { EnvironmentConfig } from "./schema";
-import { parseCidr } from "./rules";
+import { parseCidr } from "../rules";
 
 /** One placeholder still in use. */
 export interface PlaceholderFinding {

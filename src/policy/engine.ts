@@ -128,10 +128,11 @@ function constructsByAddress(stack: TerraformStack): Map<string, TerraformResour
 /**
  * Runs `rules` over `stack` (its synthesized JSON) and applies the suppressions on its constructs.
  * Never throws for findings: callers decide (the {@link PolicyChecks} aspect fails synth).
+ *
+ * @param json the stack's `toTerraform()` when the caller already has it (it is not changed)
  */
-export function evaluateStack(stack: TerraformStack, rules: readonly PolicyRule[]): PolicyReport {
+export function evaluateStack(stack: TerraformStack, rules: readonly PolicyRule[], json: Json = stack.toTerraform() as Json): PolicyReport {
   const name = stack.node.id;
-  const json = stack.toTerraform() as Json;
   const context = contextOf(name, json);
   const constructs = constructsByAddress(stack);
   const index = rulesByType(rules);

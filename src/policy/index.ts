@@ -1,6 +1,6 @@
 /**
  * Policy as code: the security and cost rule packs, applied to every stack as a cdktf Aspect, failing synth on a
- * violation; and reasoned, per-resource suppressions. See README.md, "Policy as code".
+ * violation; and reasoned, per-resource suppressions. See docs/policy.md.
  *
  * @example
  * applyPolicy(stack); // in the stack's constructor (both stacks of this project do it)

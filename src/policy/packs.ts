@@ -1,5 +1,5 @@
 /**
- * The rule packs. Every rule has a stable id (`GTI-<AREA>-<NNN>`, never renumbered: suppressions and the README
+ * The rule packs. Every rule has a stable id (`GTI-<AREA>-<NNN>`, never renumbered: suppressions and docs/policy-rules.md
  * refer to it) and belongs to one pack: `security` or `cost`. Both packs run on every stack.
  */
 import { EC2_RULES } from "./rules/ec2";

@@ -1,6 +1,6 @@
 /**
  * How policy results reach people: the synth failure (every violation of every checked stack at once, one line
- * each: rule id, address, what is wrong, the fix), the summary `npm run synth` prints, and the README tables.
+ * each: rule id, address, what is wrong, the fix), the summary `npm run synth` prints, and the tables of docs/policy-rules.md.
  */
 import { GtiError } from "../errors";
 import type { Finding, PolicyReport, SuppressedFinding, UnusedSuppression } from "./engine";
@@ -53,7 +53,7 @@ function formatFailure(reports: readonly PolicyReport[]): string {
     for (const unused of report.unused) lines.push(`${indent}${formatUnused(unused)}`);
   }
   lines.push(
-    `Rules are documented in README.md ("Policy as code"). To accept a finding on purpose, suppress it on that resource: ` +
+    `Rules are documented in docs/policy-rules.md. To accept a finding on purpose, suppress it on that resource: ` +
       `suppressRule(resource, "<rule id>", "<reason, at least ${MIN_REASON_LENGTH} characters>") from src/policy.`,
   );
   return lines.join("\n");
@@ -93,13 +93,13 @@ function cell(text: string): string {
     .replace(/\|/g, "\\|");
 }
 
-/** The README rule table (id, pack, what, why, fix), generated from the rules' own documentation. */
+/** The rule table of docs/policy-rules.md (id, pack, what, why, fix), generated from the rules' own documentation. */
 export function rulesTable(rules: readonly PolicyRule[]): string {
   const rows = rules.map((r) => `| \`${r.id}\` | ${r.pack} | ${cell(r.what)} | ${cell(r.why)} | ${cell(r.fix)} |`);
   return ["| rule | pack | what | why | fix |", "| --- | --- | --- | --- | --- |", ...rows].join("\n");
 }
 
-/** The README suppressions table (rule, resource, stacks, reason); one row per suppression shared across stacks. */
+/** The suppressions table of docs/policy-rules.md (rule, resource, stacks, reason); one row per suppression shared across stacks. */
 export function suppressionsTable(reports: readonly PolicyReport[]): string {
   const rows = new Map<string, { ruleId: string; address: string; reason: string; stacks: string[] }>();
   for (const finding of reports.flatMap((r) => r.suppressed)) {

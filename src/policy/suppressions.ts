@@ -3,7 +3,7 @@
  *
  * There is no global switch and no wildcard: a suppression names one resource (a `TerraformResource` or
  * `TerraformDataSource` construct), one exact rule id and a reason of at least {@link MIN_REASON_LENGTH} characters.
- * Every suppression that hides a finding is printed by `npm run synth` and listed in the README; one that hides
+ * Every suppression that hides a finding is printed by `npm run synth` and listed in docs/policy-rules.md; one that hides
  * nothing (the rule finds the resource compliant, or does not apply to it) fails synth, since it only misleads.
  */
 import { TerraformDataSource, TerraformResource } from "cdktf";
@@ -52,7 +52,7 @@ export function suppressRule(resource: SuppressibleElement, ruleId: string, reas
   const rule = ruleById(ruleId);
   if (!rule) {
     throw new GtiError(
-      `Policy suppression ${where} names the unknown rule id "${ruleId}". Fix: use one of ${ALL_RULES.map((r) => r.id).join(", ")} (README, "Policy as code").`,
+      `Policy suppression ${where} names the unknown rule id "${ruleId}". Fix: use one of ${ALL_RULES.map((r) => r.id).join(", ")} (docs/policy-rules.md).`,
     );
   }
   const type = typeKeyOf(resource);

@@ -61,7 +61,7 @@ export interface PolicyContext {
 
 /** One rule. Rules are data plus a pure `check`; packs are lists of rules. */
 export interface PolicyRule {
-  /** Stable id, `GTI-<AREA>-<NNN>`. Never renumber: suppressions and the README refer to it. */
+  /** Stable id, `GTI-<AREA>-<NNN>`. Never renumber: suppressions and docs/policy-rules.md refer to it. */
   readonly id: string;
   /** The pack the rule belongs to. */
   readonly pack: PackName;

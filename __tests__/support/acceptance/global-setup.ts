@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node" with { "resolution-mode": "import" };
-import { detectTerraform, probeProviderInstall } from "../../../src/testing/terraform";
+import { detectTerraform, probeProviderInstall } from "../terraform";
 import { detectEmulator } from "../aws-emulator";
 import "../terraform-report";
 import { summarizeAcceptance, writeAcceptanceSummary } from "./report";

@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { unzipSync } from "fflate";
-import type { SynthesizedStack } from "../../../src/testing/synth";
+import type { SynthesizedStack } from "../synth";
 import { type AwsEmulator, EMULATOR_CREDENTIALS } from "../aws-emulator";
 
 /** A function of a synthesized stack, unpacked. */

@@ -14,8 +14,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "vitest";
-import type { SynthesizedStack } from "../../../src/testing/synth";
-import { runTerraform, type TerraformResult, type TerraformToolchain } from "../../../src/testing/terraform";
+import type { SynthesizedStack } from "../synth";
+import { runTerraform, type TerraformResult, type TerraformToolchain } from "../terraform";
 import { EMULATOR_CREDENTIALS } from "../aws-emulator";
 import { describeChanges, type PlanJson, type PlannedChange, plannedChanges } from "./plan-changes";
 

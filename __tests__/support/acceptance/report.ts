@@ -5,7 +5,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { TerraformDetection } from "../../../src/testing/terraform";
+import type { TerraformDetection } from "../terraform";
 import type { EmulatorDetection } from "../aws-emulator";
 
 declare module "vitest" {

@@ -12,7 +12,7 @@ import { RUNTIME_BUNDLE_CACHE_DIR, TrainingCompute, type TrainingComputeProps, u
 import { TrainingRegistry } from "../../../modules/training-registry";
 import { TrainingStorage } from "../../../modules/training-storage";
 import { applyPolicy, policyReportOf } from "../../../src/policy";
-import type { SynthesizedStack } from "../../../src/testing/synth";
+import type { SynthesizedStack } from "../synth";
 import { type TrainingVariableDefaults, TrainingVariables } from "../../../src/variables";
 import { synthModule } from "../module-stack";
 
@@ -51,7 +51,7 @@ export function buildCompute(stack: TerraformStack, options: ComputeStackOptions
     environment: ENVIRONMENT,
     storage,
     registry,
-    variables,
+    variables: variables.tokens,
     ...options.compute,
   });
   return { compute, variables };

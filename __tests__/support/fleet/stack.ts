@@ -5,7 +5,7 @@
 import type { TerraformStack } from "cdktf";
 import { TrainingFleet, type TrainingFleetProps } from "../../../modules/training-fleet";
 import { FleetVariables, type FleetVariablesProps } from "../../../src/fleet-variables";
-import type { SynthesizedStack } from "../../../src/testing/synth";
+import type { SynthesizedStack } from "../synth";
 import { type ComputeStackOptions, ENVIRONMENT, PREFIX, PROJECT, buildCompute } from "../compute/stack";
 import { synthModule } from "../module-stack";
 import type { TrainingCompute } from "../../../modules/training-compute";
@@ -48,8 +48,8 @@ export function buildFleet(
   const fleet = new TrainingFleet(stack, "Fleet", {
     namePrefix: PREFIX,
     launchSpec: compute.launchSpec,
-    variables,
-    fleetVariables,
+    variables: variables.tokens,
+    fleetVariables: fleetVariables.tokens,
     tags: TAGS,
     instanceTypes: ["g5.xlarge", "g6.xlarge"],
     ...options.fleet,

@@ -21,7 +21,7 @@ import { SecurityGroup, type SecurityGroupIngress } from "@cdktf/provider-aws/li
 import { type App, Fn, TerraformCount, TerraformStack, TerraformVariable, Token } from "cdktf";
 import { address } from "../../../src/naming";
 import { applyPolicy, evaluateStack, ALL_RULES, type PolicyReport } from "../../../src/policy";
-import { testApp } from "../../../src/testing/synth";
+import { testApp } from "../synth";
 
 /** A fresh stack `fixture` with an AWS provider and the policy packs, on its own app (or the one given). */
 export function policyStack(id = "fixture", app: App = testApp()): TerraformStack {

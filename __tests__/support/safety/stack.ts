@@ -6,7 +6,7 @@ import { AutoscalingGroup } from "@cdktf/provider-aws/lib/autoscaling-group";
 import type { TerraformStack } from "cdktf";
 import { TrainingSafety, type TrainingSafetyProps } from "../../../modules/training-safety";
 import { address } from "../../../src/naming";
-import type { SynthesizedStack } from "../../../src/testing/synth";
+import type { SynthesizedStack } from "../synth";
 import { type TrainingVariableDefaults } from "../../../src/variables";
 import { buildCompute, ENVIRONMENT, PREFIX, PROJECT } from "../compute/stack";
 import { synthModule } from "../module-stack";
@@ -20,7 +20,7 @@ export const FLEET_GROUP_ARN = `arn:aws:autoscaling:us-east-1:123456789012:autoS
 
 export interface SafetyStackOptions {
   /** Safety props besides the constructs. */
-  readonly safety?: Partial<Omit<TrainingSafetyProps, "compute" | "variables" | "fleet" | "namePrefix" | "project" | "environment">>;
+  readonly safety?: Partial<Omit<TrainingSafetyProps, "instances" | "autoShutdown" | "useSpot" | "fleet" | "namePrefix" | "project" | "environment">>;
   /** Give the module a fixture fleet group. @default false */
   readonly fleet?: boolean;
   readonly defaults?: TrainingVariableDefaults;
@@ -49,8 +49,9 @@ export function synthSafety(options: SafetyStackOptions = {}): SafetyStack {
       namePrefix: PREFIX,
       project: PROJECT,
       environment: ENVIRONMENT,
-      compute,
-      variables,
+      instances: compute,
+      autoShutdown: variables.autoShutdown.booleanValue,
+      useSpot: variables.useSpot.booleanValue,
       ...(fleet ? { fleet } : {}),
       ...options.safety,
     });

@@ -32,6 +32,13 @@ run "plan_creates_the_state_bucket" {
     ])
     error_message = "All four public access blocks must be on."
   }
+
+  # The placeholder guard lets this plan through: the mocked account is AWS's example account (shared/placeholders.tftest.hcl
+  # proves a real account is refused).
+  assert {
+    condition     = data.aws_caller_identity.current.account_id == "123456789012"
+    error_message = "The mocked account must be AWS's example account, the one the placeholder guard lets through."
+  }
 }
 
 run "apply_creates_the_state_bucket" {

@@ -1,32 +1,9 @@
 # Every environment stack under terraform test, against a mocked AWS: the used-by scenarios of ops teams, run on the
-# synthesized JSON exactly as they would run them (`terraform plan -var ...`), without re-synthesizing.
+# synthesized JSON exactly as they would run them (`terraform plan -var ...`), without re-synthesizing. (The defaults
+# are asserted in storage.tftest.hcl's apply, which runs with the same variables: one provider start fewer.)
 
 mock_provider "aws" {
   source = "./tests/mocks"
-}
-
-run "plan_with_defaults" {
-  command = plan
-
-  assert {
-    condition     = length(aws_instance.compute_training) == 0
-    error_message = "The defaults must plan no training instance (create_instance defaults to false: no bill)."
-  }
-
-  assert {
-    condition     = length(terraform_data.compute_run_id) == 0 && length(terraform_data.compute_launch_settings) == 0
-    error_message = "Without an instance there is no run id and no replacement trigger."
-  }
-
-  # The stack is self-contained: the runtime guard's zip is where the JSON points (relative to the stack directory,
-  # as plain `terraform apply` reads it), and it is the file whose hash the function deploys.
-  assert {
-    condition = alltrue([
-      fileexists(aws_lambda_function.safety_guard.filename),
-      filebase64sha256(aws_lambda_function.safety_guard.filename) == aws_lambda_function.safety_guard.source_code_hash,
-    ])
-    error_message = "The runtime guard's zip must exist at ${aws_lambda_function.safety_guard.filename} with the hash the function deploys."
-  }
 }
 
 run "plan_with_create_instance" {

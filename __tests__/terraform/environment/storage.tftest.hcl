@@ -1,6 +1,7 @@
 # training-storage under terraform test, against a mocked AWS (data.aws_caller_identity returns 123456789012): the
 # data and outputs buckets apply with every safe default and the seed's lifecycle figures, in every env (one run:
-# each run costs seconds per stack). Teardown then proves prevent_destroy: Terraform refuses to destroy both buckets
+# each run costs seconds per stack); the same run asserts the whole stack with the defaults (no instance, the guard's
+# zip, the example account). Teardown then proves prevent_destroy: Terraform refuses to destroy both buckets
 # (terraform.test.ts asserts exactly which).
 
 mock_provider "aws" {
@@ -109,5 +110,33 @@ run "apply_creates_hardened_aging_buckets" {
   assert {
     condition     = endswith(output.training_bucket, "-data-123456789012") && endswith(output.outputs_bucket, "-outputs-123456789012")
     error_message = "The bucket name outputs must end with the account id."
+  }
+
+  # The whole stack with the defaults (what stack.tftest.hcl would otherwise plan in a run of its own).
+  assert {
+    condition     = length(aws_instance.compute_training) == 0
+    error_message = "The defaults must plan no training instance (create_instance defaults to false: no bill)."
+  }
+
+  assert {
+    condition     = length(terraform_data.compute_run_id) == 0 && length(terraform_data.compute_launch_settings) == 0
+    error_message = "Without an instance there is no run id and no replacement trigger."
+  }
+
+  # The stack is self-contained: the runtime guard's zip is where the JSON points (relative to the stack directory,
+  # as plain `terraform apply` reads it), and it is the file whose hash the function deploys.
+  assert {
+    condition = alltrue([
+      fileexists(aws_lambda_function.safety_guard.filename),
+      filebase64sha256(aws_lambda_function.safety_guard.filename) == aws_lambda_function.safety_guard.source_code_hash,
+    ])
+    error_message = "The runtime guard's zip must exist at ${aws_lambda_function.safety_guard.filename} with the hash the function deploys."
+  }
+
+  # The placeholder guard lets this plan through: the mocked account is AWS's example account (shared/placeholders.tftest.hcl
+  # proves a real account is refused).
+  assert {
+    condition     = data.aws_caller_identity.current.account_id == "123456789012"
+    error_message = "The mocked account must be AWS's example account, the one the placeholder guard lets through."
   }
 }

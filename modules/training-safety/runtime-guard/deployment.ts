@@ -3,9 +3,9 @@
  * Lambda's own code or the AWS SDK at synth time.
  *
  * @example
- * // A ready zip as a FILE asset (cdktf copies it; an ARCHIVE asset of runtimeGuardBundle() also works but cdktf
+ * // A ready zip as a FILE asset (cdktf copies it; an ARCHIVE asset of the build's `dir` also works but cdktf
  * // zips it by spawning a Node process, ~0.2 s per stack).
- * const code = new TerraformAsset(this, "runtime-guard-code", { path: runtimeGuardZip(), type: AssetType.FILE });
+ * const code = new TerraformAsset(this, "runtime-guard-code", { path: runtimeGuardBuild().zip, type: AssetType.FILE });
  * new LambdaFunction(this, "runtime-guard", {
  *   filename: code.path, runtime: RUNTIME_GUARD.runtime, handler: RUNTIME_GUARD.handler, timeout: 120,
  *   environment: { variables: runtimeGuardEnvironment({ project, environment, topicArn: topic.arn, action: "terminate", dryRun: false }) },
@@ -13,28 +13,18 @@
  * });
  */
 import { join } from "node:path";
-import { buildLambdaBundle, bundleLambda, bundleLambdaZip, type BundleLambdaOptions, type LambdaBundle } from "../../../src/lambda-bundle";
+import { buildLambdaBundle, type BundleLambdaOptions, type LambdaBundle } from "../../../src/lambda-bundle";
 import { DEFAULT_MAX_RUNTIME_TAG, type GuardAction } from "./config";
 
 /** The guard's Lambda settings. */
 export const RUNTIME_GUARD = {
   /** Bundle (and cache directory) name. */
   name: "runtime-guard",
-  /** Absolute path of the entry file that {@link runtimeGuardBundle} bundles. */
+  /** Absolute path of the entry file that {@link runtimeGuardBuild} bundles. */
   entry: join(__dirname, "handler.ts"),
   runtime: "nodejs22.x",
   handler: "index.handler",
 } as const;
-
-/** Bundles the guard (cached; see `src/lambda-bundle.ts`) and returns the directory for a `TerraformAsset` of type ARCHIVE. */
-export function runtimeGuardBundle(options: Pick<BundleLambdaOptions, "cacheDir" | "force"> = {}): string {
-  return bundleLambda({ entry: RUNTIME_GUARD.entry, name: RUNTIME_GUARD.name, ...options });
-}
-
-/** Bundles the guard (cached) and returns the path of its deterministic zip, for a `TerraformAsset` of type FILE. */
-export function runtimeGuardZip(options: Pick<BundleLambdaOptions, "cacheDir" | "force"> = {}): string {
-  return bundleLambdaZip({ entry: RUNTIME_GUARD.entry, name: RUNTIME_GUARD.name, ...options });
-}
 
 let defaultBuild: LambdaBundle | undefined;
 

@@ -137,7 +137,7 @@ export async function imageCheck(ctx: Context, config: EnvironmentConfig, output
   } catch (error) {
     const code = awsErrorCode(error);
     if (code === "ImageNotFoundException") {
-      return fail(name, `${url}:${tag} does not exist: an instance would fail to pull it`, `push it: the GitHub Actions workflow (templates/, README "Image pipeline"), or docker build/tag/push ${url}:${tag}`);
+      return fail(name, `${url}:${tag} does not exist: an instance would fail to pull it`, `push it: the GitHub Actions workflow (templates/README.md), or docker build/tag/push ${url}:${tag}`);
     }
     if (code === "RepositoryNotFoundException") return fail(name, `the repository ${repositoryName} does not exist`, `deploy the stack: npx cdktf deploy ${config.name}`);
     return fromAwsError(name, error, { doing: `looking for ${url}:${tag}`, permission: "ecr:DescribeImages on the repository" });

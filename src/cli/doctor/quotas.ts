@@ -18,7 +18,7 @@ export interface GpuQuota {
   readonly market: "on-demand" | "spot";
 }
 
-/** The quota groups of the GPU families this project allows (src/config/rules.ts GPU_INSTANCE_FAMILIES). */
+/** The quota groups of the GPU families this project allows (src/gpu-instance-types.ts GPU_INSTANCE_FAMILIES). */
 export const GPU_QUOTAS = {
   gOnDemand: { code: "L-DB2E81BA", name: "Running On-Demand G and VT instances", market: "on-demand" },
   gSpot: { code: "L-3819A6DF", name: "All G and VT Spot Instance Requests", market: "spot" },

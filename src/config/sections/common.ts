@@ -11,7 +11,7 @@ import {
   ipv4NetworkForm,
   isWholeInternet,
   parseCidr,
-} from "../rules";
+} from "../../rules";
 
 /** Separator between the rule and the fix inside a schema error message. */
 export const FIX_SEPARATOR = ". Fix: ";
@@ -24,7 +24,7 @@ export function rule(broken: string, fix: string): string {
 export const awsRegion = z.enum(AWS_REGIONS, {
   error: rule(
     "not a region of the standard aws partition",
-    `use a region code such as "us-east-1" or "eu-west-1" (the full list is AWS_REGIONS in src/config/rules.ts)`,
+    `use a region code such as "us-east-1" or "eu-west-1" (the full list is AWS_REGIONS in src/rules.ts)`,
   ),
 });
 

@@ -4,41 +4,24 @@
  * synthesized variables; ops teams override them at apply time without re-synthesizing.
  */
 import { z } from "zod";
-import { parseCidr } from "../rules";
+import { parseCidr } from "../../rules";
+import {
+  IMAGE_TAG_PATTERN,
+  MAX_RUNTIME_HOURS_RANGE,
+  ROOT_VOLUME_SIZE_GB_RANGE,
+  SPOT_MAX_PRICE_PATTERN,
+} from "../../variables";
+import { RUNTIME_TIMINGS, minimumDrainSeconds } from "../../../modules/training-compute/contract";
+import {
+  DEFAULT_SPOT_SETTINGS,
+  SPOT_INTERRUPTION_BEHAVIORS,
+  SPOT_REQUEST_TYPES,
+  stopWithoutPersistentRequest,
+} from "../../../modules/training-compute/spot";
 import { cidr, gpuInstanceType, intInRange, kmsKeyArn, rule } from "./common";
 
-/**
- * Value rules shared with the Terraform variables (`src/variables.ts`), which validate the same values at apply time.
- * Patterns are written in the syntax JavaScript and Terraform's RE2 share.
- */
-
-/** `max_runtime_hours` / `compute.maxRuntimeHours`: one hour to one week. */
-export const MAX_RUNTIME_HOURS_RANGE = { min: 1, max: 168 } as const;
-
-/** `root_volume_size_gb` / `compute.rootVolumeSizeGb`: the GPU AMI needs about 100 GiB; gp3 allows 16 TiB. */
-export const ROOT_VOLUME_SIZE_GB_RANGE = { min: 100, max: 16384 } as const;
-
-/**
- * The runtime's timing defaults that the configuration rules depend on (`runtime/lib/common.sh`; the runtime tests
- * assert they are the runtime's): the spot watcher's poll, the margin kept before AWS's deadline, the marker's
- * reserve, and the final sync budget of a requested stop.
- */
-export const RUNTIME_TIMINGS = { spotPollSeconds: 5, deadlineMarginSeconds: 5, markerReserveSeconds: 10, finalSyncSeconds: 60 } as const;
-
-/**
- * The seconds a node must be given to drain: notice it (a poll), the container's grace, the final sync (at least as
- * long as the grace: the runtime caps the grace at half the time left), the marker's reserve and the margin.
- */
-export function minimumDrainSeconds(spotGraceSeconds: number): number {
-  const t = RUNTIME_TIMINGS;
-  return t.spotPollSeconds + spotGraceSeconds + Math.max(spotGraceSeconds, t.finalSyncSeconds) + t.markerReserveSeconds + t.deadlineMarginSeconds;
-}
-
-/** `spot_max_price` / `compute.spotMaxPrice`: empty (the on-demand cap) or a price in USD per hour (above 0). */
-export const SPOT_MAX_PRICE_PATTERN = "^$|^[0-9]+([.][0-9]+)?$";
-
-/** `training_image_tag` / `compute.trainingImageTag`: what Docker and ECR accept as a tag. */
-export const IMAGE_TAG_PATTERN = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
+/** Defined with the Terraform variables and the runtime contract that enforce them; re-exported for the schema. */
+export { IMAGE_TAG_PATTERN, MAX_RUNTIME_HOURS_RANGE, ROOT_VOLUME_SIZE_GB_RANGE, RUNTIME_TIMINGS, SPOT_MAX_PRICE_PATTERN, minimumDrainSeconds };
 
 const spotMaxPrice = z
   .string()
@@ -55,12 +38,12 @@ const spotMaxPrice = z
 export const spotSchema = z
   .strictObject({
     /** Spot request type. `persistent` re-requests capacity after an interruption. @default "one-time" */
-    requestType: z.enum(["one-time", "persistent"]).default("one-time"),
+    requestType: z.enum(SPOT_REQUEST_TYPES).default(DEFAULT_SPOT_SETTINGS.requestType),
     /** What AWS does on interruption. `stop` needs a persistent request. @default "terminate" */
-    interruptionBehavior: z.enum(["terminate", "stop"]).default("terminate"),
+    interruptionBehavior: z.enum(SPOT_INTERRUPTION_BEHAVIORS).default(DEFAULT_SPOT_SETTINGS.interruptionBehavior),
   })
   .superRefine((value, ctx) => {
-    if (value.interruptionBehavior === "stop" && value.requestType !== "persistent") {
+    if (stopWithoutPersistentRequest(value)) {
       ctx.addIssue({
         code: "custom",
         path: ["interruptionBehavior"],

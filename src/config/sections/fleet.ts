@@ -1,15 +1,10 @@
 /** Settings of spot fleet mode (an auto-scaling group of 0..N GPU instances). */
 import { z } from "zod";
+import { DRAIN_TIMEOUT_SECONDS_RANGE, RENDEZVOUS_TIMEOUT_SECONDS_RANGE } from "../../../modules/training-fleet/limits";
 import { gpuInstanceType, intInRange, rule } from "./common";
 
-/**
- * Heartbeat timeout of the fleet's termination lifecycle hook, in seconds: AWS accepts 30 to 7200. It bounds how long
- * a terminating node may take for its final checkpoint sync before the group terminates it anyway.
- */
-export const DRAIN_TIMEOUT_SECONDS_RANGE = { min: 30, max: 7200 } as const;
-
-/** How long a multi-node fleet's nodes wait for their peers before giving up, in seconds. */
-export const RENDEZVOUS_TIMEOUT_SECONDS_RANGE = { min: 60, max: 3600 } as const;
+/** Defined with the construct that enforces them; re-exported for the schema. */
+export { DRAIN_TIMEOUT_SECONDS_RANGE, RENDEZVOUS_TIMEOUT_SECONDS_RANGE };
 
 export const fleetSchema = z
   .strictObject({

@@ -1,6 +1,6 @@
 /** Settings of the training-registry module (ECR repository and GitHub Actions OIDC role). */
 import { z } from "zod";
-import { GITHUB_REPOSITORY_PATTERN } from "../rules";
+import { GITHUB_REPOSITORY_PATTERN } from "../../rules";
 import { intInRange, kmsKeyArn, rule } from "./common";
 
 const githubRepository = z.string().regex(GITHUB_REPOSITORY_PATTERN, {

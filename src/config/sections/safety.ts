@@ -1,6 +1,8 @@
 /** Settings of the training-safety module (runtime guard, alarms, alerts, budget, dashboard). */
 import { z } from "zod";
-import { LOG_RETENTION_DAYS, scheduleExpressionProblem } from "../rules";
+import { LOG_RETENTION_DAYS, scheduleExpressionProblem } from "../../rules";
+import { STALL_MINUTES_RANGE } from "../../../modules/training-compute/contract";
+import { IDLE_GPU_MINUTES_RANGE, IDLE_GPU_PERIOD_MINUTES } from "../../../modules/training-safety/limits";
 import { email, intInRange, rule } from "./common";
 
 const scheduleExpression = z.string().superRefine((value, ctx) => {
@@ -16,8 +18,8 @@ const scheduleExpression = z.string().superRefine((value, ctx) => {
 /** AWS Budgets accepts at most 10 e-mail subscribers per notification. */
 export const MAX_ALERT_EMAILS = 10;
 
-/** Idle-GPU alarm period: minutes are whole 5-minute periods (each holds ~5 of the CloudWatch agent's 1-minute samples). */
-export const IDLE_GPU_PERIOD_MINUTES = 5;
+/** Defined with the alarm that enforces it; re-exported for the schema. */
+export { IDLE_GPU_PERIOD_MINUTES };
 
 /** A KMS key ARN (not an alias: IAM and key-policy conditions match key ARNs only). */
 const kmsKeyOnlyArn = z.string().regex(/^arn:aws:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/, {
@@ -65,7 +67,7 @@ export const safetySchema = z.strictObject({
   /**
    * An existing customer managed KMS key (in the env's region) for the alerts topic, instead of the key the stack
    * creates ($1/month). Its key policy must let cloudwatch.amazonaws.com and budgets.amazonaws.com use it (see the
-   * README, "Safety"). @default a key created by the stack
+   * modules/training-safety/README.md). @default a key created by the stack
    */
   kmsKeyArn: kmsKeyOnlyArn.optional(),
   /** Monthly cost budget of the environment in USD. @default 100 */
@@ -103,11 +105,11 @@ export const safetySchema = z.strictObject({
        * Minutes of idleness before the action fires: whole 5-minute periods, at most a day (CloudWatch's limit). Set it
        * above the longest phase without GPU work (image pull, data download, CPU preprocessing). @default 60
        */
-      minutes: intInRange(5, 1440, "minutes")
+      minutes: intInRange(IDLE_GPU_MINUTES_RANGE.min, IDLE_GPU_MINUTES_RANGE.max, "minutes")
         .refine((value) => value % IDLE_GPU_PERIOD_MINUTES === 0, {
           error: rule(
             `must be a multiple of ${IDLE_GPU_PERIOD_MINUTES} (the alarm counts whole ${IDLE_GPU_PERIOD_MINUTES}-minute periods)`,
-            "round it to a multiple of 5, e.g. 60",
+            `round it to a multiple of ${IDLE_GPU_PERIOD_MINUTES}, e.g. 60`,
           ),
         })
         .default(60),
@@ -131,7 +133,7 @@ export const safetySchema = z.strictObject({
        * has seen between two reports). Set it above the longest pause without steps: checkpoint saves, evaluation,
        * a data reload. @default 30
        */
-      minutes: intInRange(5, 1440, "minutes").default(30),
+      minutes: intInRange(STALL_MINUTES_RANGE.min, STALL_MINUTES_RANGE.max, "minutes").default(30),
       /**
        * What the alarm does to the single instance: "notify" only, or "terminate" / "stop" (while auto_shutdown is
        * true, like the idle-GPU alarm; the run resumes from its last checkpoint on a new instance). @default the

@@ -1,19 +1,20 @@
 /** Settings of the training-storage module (the data and outputs buckets). */
 import { z } from "zod";
+import { DEFAULT_STORAGE_LIFECYCLE } from "../../../modules/training-storage/lifecycle";
 import { bucketName, intInRange, kmsKeyArn, rule } from "./common";
 
 export const storageLifecycleSchema = z
   .strictObject({
     /** Days after which data-bucket objects move to S3 Glacier Flexible Retrieval. @default 90 (the seed's figure) */
-    dataGlacierAfterDays: intInRange(1, 3650, "days").default(90),
+    dataGlacierAfterDays: intInRange(1, 3650, "days").default(DEFAULT_STORAGE_LIFECYCLE.dataGlacierAfterDays),
     /** Days after which outputs move to S3 Intelligent-Tiering. @default 30 */
-    outputsIntelligentTieringAfterDays: intInRange(0, 3650, "days").default(30),
+    outputsIntelligentTieringAfterDays: intInRange(0, 3650, "days").default(DEFAULT_STORAGE_LIFECYCLE.outputsIntelligentTieringAfterDays),
     /** Days after which outputs move to S3 Glacier Flexible Retrieval; must be later than Intelligent-Tiering. @default 180 */
-    outputsGlacierAfterDays: intInRange(1, 3650, "days").default(180),
+    outputsGlacierAfterDays: intInRange(1, 3650, "days").default(DEFAULT_STORAGE_LIFECYCLE.outputsGlacierAfterDays),
     /** Days after which noncurrent (overwritten or deleted) object versions expire. @default 30 */
-    noncurrentVersionExpirationDays: intInRange(1, 3650, "days").default(30),
+    noncurrentVersionExpirationDays: intInRange(1, 3650, "days").default(DEFAULT_STORAGE_LIFECYCLE.noncurrentVersionExpirationDays),
     /** Days after which incomplete multipart uploads are aborted. @default 7 */
-    abortIncompleteMultipartUploadDays: intInRange(1, 365, "days").default(7),
+    abortIncompleteMultipartUploadDays: intInRange(1, 365, "days").default(DEFAULT_STORAGE_LIFECYCLE.abortIncompleteMultipartUploadDays),
   })
   .superRefine((value, ctx) => {
     if (value.outputsGlacierAfterDays <= value.outputsIntelligentTieringAfterDays) {

@@ -59,7 +59,7 @@ export const COST_NO_ALWAYS_ON_COMPUTE: PolicyRule = {
       if (switchedOff(element)) return COMPLIANT;
       return nonCompliant(
         `count = ${show(config.count)}: the instance exists (and bills) whatever create_instance says`,
-        "set count = var.create_instance ? 1 : 0 (TerraformCount.of(...), see CDKTF-PITFALLS.md item 2)",
+        "set count = var.create_instance ? 1 : 0 (TerraformCount.of(...), see docs/cdktf-pitfalls.md)",
       );
     }
     if (element.type === "aws_autoscaling_group") {

@@ -3,7 +3,7 @@
  * `aws_default_security_group`, including `dynamic` blocks), `aws_security_group_rule`, and
  * `aws_vpc_security_group_ingress_rule` / `aws_vpc_security_group_egress_rule`.
  */
-import { parseCidr } from "../../config/rules";
+import { parseCidr } from "../../rules";
 import { COMPLIANT, NOT_APPLICABLE, nonCompliant, type Json, type PolicyElement, type PolicyRule } from "../types";
 import { blocks, isExpression, literalNumber, stringList } from "../values";
 
@@ -144,7 +144,7 @@ export const EC2_NO_PUBLIC_SSH: PolicyRule = {
   pack: "security",
   appliesTo: SECURITY_GROUP_TYPES,
   what: `No public SSH: port 22 is open only to ranges of /${SSH_MIN_PREFIX[4]} (IPv4) or /${SSH_MIN_PREFIX[6]} (IPv6) or narrower.`,
-  why: "SSH open to the internet (or to 0.0.0.0/1 + 128.0.0.0/1, which dodges a /0 check) is brute-forced within minutes; the seeds use SSM Session Manager.",
+  why: "SSH open to the internet (or to 0.0.0.0/1 + 128.0.0.0/1, which dodges a /0 check) is brute-forced within minutes; this project uses SSM Session Manager.",
   fix: "Use SSM Session Manager, or list your office/VPN ranges in compute.ssh.allowedCidrs.",
   check(element) {
     const ssh = securityGroupRules(element).filter((r) => r.direction === "ingress" && coversTcpPort(r, 22));

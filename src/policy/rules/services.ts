@@ -52,7 +52,7 @@ export const ECR_LIFECYCLE: PolicyRule = {
   pack: "cost",
   appliesTo: ["aws_ecr_repository"],
   what: "The repository has a lifecycle policy.",
-  why: "Every CI push adds a multi-GB training image; without expiry the registry bill only grows (the seed keeps 10 tagged, 3 untagged).",
+  why: "Every CI push adds a multi-GB training image; without expiry the registry bill only grows (the registry module keeps 10 tagged, 3 untagged).",
   fix: "Add an aws_ecr_lifecycle_policy for the repository (registry.keepTaggedImages / keepUntaggedImages).",
   check(repository, context) {
     const policies = pointingAt(context, "aws_ecr_lifecycle_policy", "repository", repository, repository.config.name);

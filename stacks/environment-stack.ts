@@ -4,22 +4,23 @@
  * S3 locking, and the training modules.
  */
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import { S3Backend, TerraformStack } from "cdktf";
+import { S3Backend, type TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
-import { TrainingCompute, instanceMetadataTagKeyProblems } from "../../modules/training-compute";
-import { TrainingFleet } from "../../modules/training-fleet";
-import { TrainingRegistry } from "../../modules/training-registry";
-import { TrainingSafety } from "../../modules/training-safety";
-import { TrainingStorage } from "../../modules/training-storage";
-import { placeholdersOf } from "../config/placeholders";
-import type { EnvironmentConfig } from "../config/schema";
-import { GtiError } from "../errors";
-import { FleetVariables } from "../fleet-variables";
-import { addPlaceholderGuard } from "../placeholder-guard";
-import { applyPolicy } from "../policy";
-import { REQUIRED_TERRAFORM_VERSION, stateKey } from "../state";
-import type { TerraformData } from "../terraform-data";
-import { TrainingVariables } from "../variables";
+import { TrainingCompute, instanceMetadataTagKeyProblems } from "../modules/training-compute";
+import { TrainingFleet } from "../modules/training-fleet";
+import { TrainingRegistry } from "../modules/training-registry";
+import { TrainingSafety } from "../modules/training-safety";
+import { TrainingStorage } from "../modules/training-storage";
+import { placeholdersOf } from "../src/config/placeholders";
+import type { EnvironmentConfig } from "../src/config/schema";
+import { GtiError } from "../src/errors";
+import { FleetVariables } from "../src/fleet-variables";
+import { addPlaceholderGuard } from "./placeholder-guard";
+import { applyPolicy } from "../src/policy";
+import { addOutputs } from "../src/outputs";
+import { REQUIRED_TERRAFORM_VERSION, stateKey } from "../src/state";
+import type { TerraformData } from "../src/terraform-data";
+import { TrainingVariables } from "../src/variables";
 import { defaultTags } from "./tags";
 
 export interface TrainingEnvironmentStackProps {
@@ -53,12 +54,14 @@ export class TrainingEnvironmentStack extends TerraformStack {
    * holds example values (src/config/placeholders.ts); undefined when it holds none.
    */
   public readonly placeholderGuard: TerraformData | undefined;
+  /** The Terraform outputs (the env's Terraform interface), declared here from what the modules offer. */
+  public readonly outputs: readonly TerraformOutput[];
 
   public constructor(scope: Construct, props: TrainingEnvironmentStackProps) {
     const { config } = props;
     super(scope, config.name);
     this.config = config;
-    // Security and cost rule packs: a violation fails synth (README, "Policy as code").
+    // Security and cost rule packs: a violation fails synth (docs/policy.md).
     applyPolicy(this);
 
     this.addOverride("terraform.required_version", REQUIRED_TERRAFORM_VERSION);
@@ -118,7 +121,7 @@ export class TrainingEnvironmentStack extends TerraformStack {
       environment: config.name,
       storage: this.storage,
       registry: this.registry,
-      variables: this.variables,
+      variables: this.variables.tokens,
       ami: compute.ami,
       spot: compute.spot,
       rootVolumeKmsKeyArn: compute.rootVolumeKmsKeyArn,
@@ -144,8 +147,8 @@ export class TrainingEnvironmentStack extends TerraformStack {
       this.fleet = new TrainingFleet(this, "Fleet", {
         namePrefix,
         launchSpec: this.compute.launchSpec,
-        variables: this.variables,
-        fleetVariables: this.fleetVariables,
+        variables: this.variables.tokens,
+        fleetVariables: this.fleetVariables.tokens,
         tags: defaultTags(config),
         instanceTypes: fleet.instanceTypes,
         mode: fleet.mode,
@@ -166,8 +169,9 @@ export class TrainingEnvironmentStack extends TerraformStack {
       namePrefix,
       project: config.project,
       environment: config.name,
-      compute: this.compute,
-      variables: this.variables,
+      instances: this.compute,
+      autoShutdown: this.variables.autoShutdown.booleanValue,
+      useSpot: this.variables.useSpot.booleanValue,
       ...(this.fleet ? { fleet: this.fleet } : {}),
       alertEmails: safety.alertEmails,
       monthlyBudgetUsd: safety.monthlyBudgetUsd,
@@ -177,6 +181,15 @@ export class TrainingEnvironmentStack extends TerraformStack {
       stalledRun: { enabled: safety.stalledRun.enabled, action: safety.stalledRun.action ?? safety.idleGpu.action },
       logRetentionDays: safety.logRetentionDays,
     });
+
+    // The Terraform interface: the stack declares every output, from what the modules offer.
+    this.outputs = addOutputs(this, [
+      ...this.storage.outputs,
+      ...this.registry.outputs,
+      ...this.compute.outputs,
+      ...(this.fleet?.outputs ?? []),
+      ...this.safety.outputs,
+    ]);
 
     // Example values left in the env files: synth warns (main.ts), Terraform refuses to deploy them to a real account.
     this.placeholderGuard = addPlaceholderGuard(this, placeholdersOf(config));

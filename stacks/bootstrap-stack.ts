@@ -6,13 +6,13 @@
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { LocalBackend, TerraformOutput, TerraformStack } from "cdktf";
 import type { Construct } from "constructs";
-import { placeholdersOf } from "../config/placeholders";
-import type { EnvironmentConfig } from "../config/schema";
-import { address } from "../naming";
-import { addPlaceholderGuard } from "../placeholder-guard";
-import { applyPolicy } from "../policy";
-import { SecureBucket } from "../secure-bucket";
-import { BOOTSTRAP_STACK, BOOTSTRAP_STATE_PATH, REQUIRED_TERRAFORM_VERSION } from "../state";
+import { placeholdersOf } from "../src/config/placeholders";
+import type { EnvironmentConfig } from "../src/config/schema";
+import { address } from "../src/naming";
+import { addPlaceholderGuard } from "./placeholder-guard";
+import { applyPolicy } from "../src/policy";
+import { SecureBucket } from "../src/secure-bucket";
+import { BOOTSTRAP_STACK, BOOTSTRAP_STATE_PATH, REQUIRED_TERRAFORM_VERSION } from "../src/state";
 import { MANAGED_BY } from "./tags";
 
 export interface BootstrapStackProps {
@@ -31,7 +31,7 @@ export class BootstrapStack extends TerraformStack {
 
   public constructor(scope: Construct, props: BootstrapStackProps) {
     super(scope, BOOTSTRAP_STACK);
-    // Security and cost rule packs: a violation fails synth (README, "Policy as code").
+    // Security and cost rule packs: a violation fails synth (docs/policy.md).
     applyPolicy(this);
     const [first] = props.environments;
     if (!first) throw new Error("BootstrapStack needs at least one environment");

@@ -1,6 +1,6 @@
 /**
- * Runs the real `terraform` against synthesized stacks, offline: `init -backend=false`, `validate -json` and
- * `terraform test` (with `mock_provider "aws"`), and turns their JSON into readable reports.
+ * Runs the real `terraform` against synthesized stacks, offline: `init -backend=false` and `terraform test` (with
+ * `mock_provider "aws"`; it validates the configuration first), and turns their JSON into readable reports.
  *
  * Detect, never assume: {@link detectTerraform} finds the binary and the hashicorp/aws provider (a filesystem mirror,
  * by default `/opt/tf-plugins`) and says exactly what is missing when it cannot; the tests then skip with that reason.
@@ -11,7 +11,7 @@
  *   provider, terraform installs it from the network, if it can.
  */
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -22,7 +22,7 @@ import {
   probeAwsProvider,
   quietTerraformEnv as quietEnv,
   readTerraformVersion,
-} from "../terraform-binary";
+} from "../../src/terraform-binary";
 
 /** Oldest terraform the synthesized JSON accepts (`use_lockfile` needs 1.10; `mock_provider` needs 1.7). */
 export { MINIMUM_TERRAFORM_VERSION };
@@ -168,35 +168,6 @@ export interface TerraformDiagnostic {
   readonly phase?: "run" | "teardown";
 }
 
-export interface ValidateReport {
-  readonly valid: boolean;
-  readonly errorCount: number;
-  readonly warningCount: number;
-  readonly diagnostics: readonly TerraformDiagnostic[];
-}
-
-/** `terraform validate -json`, parsed. */
-export async function terraformValidate(toolchain: TerraformToolchain, dir: string): Promise<ValidateReport> {
-  const result = await runTerraform(toolchain, dir, ["validate", "-json", "-no-color"]);
-  let parsed: {
-    valid: boolean;
-    error_count: number;
-    warning_count: number;
-    diagnostics: RawDiagnostic[];
-  };
-  try {
-    parsed = JSON.parse(result.stdout);
-  } catch {
-    throw new Error(`terraform validate printed no JSON (exit ${result.code}):\n${result.stderr || result.stdout}`);
-  }
-  return {
-    valid: parsed.valid,
-    errorCount: parsed.error_count,
-    warningCount: parsed.warning_count,
-    diagnostics: parsed.diagnostics.map((raw) => toDiagnostic(raw)),
-  };
-}
-
 /** Outcome of one `run` block. */
 export interface TestRunResult {
   readonly file: string;
@@ -220,7 +191,7 @@ export interface TestReport {
 
 /** Options of {@link terraformTest}. */
 export interface TerraformTestOptions {
-  /** Only these test files (paths relative to the stack directory, e.g. `tests/compute.tftest.hcl`). */
+  /** Only these test files (paths relative to the stack directory, e.g. `tests/modules.tftest.hcl`). */
   readonly files?: readonly string[];
   /** `-var` values for every run. */
   readonly variables?: Readonly<Record<string, string | number | boolean>>;
@@ -308,16 +279,6 @@ export function describeTestFailures(report: TestReport): string {
   );
   if (unexpected.length > 0) lines.push(formatDiagnostics(unexpected));
   return lines.join("\n\n");
-}
-
-/** Removes `dir` (and everything under it). */
-export function removeDir(dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-}
-
-/** Lists the files of a directory (non-recursive), empty when missing. */
-export function listFiles(dir: string): string[] {
-  return existsSync(dir) ? readdirSync(dir) : [];
 }
 
 interface RawDiagnostic {

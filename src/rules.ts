@@ -51,7 +51,7 @@ export type AwsRegion = (typeof AWS_REGIONS)[number];
  * The GPU instance types (a pinned, dated table of NVIDIA GPU x86_64 types) live in `src/gpu-instance-types.ts`,
  * shared with the Terraform variable and the fleet module; re-exported here for the schema.
  */
-export { GPU_INSTANCE_FAMILIES, instanceTypeProblem, isGpuInstanceType } from "../gpu-instance-types";
+export { GPU_INSTANCE_FAMILIES, instanceTypeProblem, isGpuInstanceType } from "./gpu-instance-types";
 
 /** The allowed values of CloudWatch Logs `retention_in_days`. */
 export const LOG_RETENTION_DAYS = [

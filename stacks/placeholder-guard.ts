@@ -8,10 +8,10 @@
  */
 import { Op } from "cdktf";
 import type { Construct } from "constructs";
-import { AwsContext } from "./aws-context";
-import { EXAMPLE_ACCOUNT_ID, type Placeholder } from "./config/placeholders";
-import { address } from "./naming";
-import { TerraformData } from "./terraform-data";
+import { AwsContext } from "../src/aws-context";
+import { EXAMPLE_ACCOUNT_ID, type Placeholder } from "../src/config/placeholders";
+import { address } from "../src/naming";
+import { TerraformData } from "../src/terraform-data";
 
 /** Terraform address of the guard. */
 export const PLACEHOLDER_GUARD_ADDRESS = "terraform_data.placeholder_guard";

@@ -1,5 +1,5 @@
 /** The tags every resource of an environment carries (through the AWS provider's `default_tags`). */
-import type { EnvironmentConfig } from "../config/schema";
+import type { EnvironmentConfig } from "../src/config/schema";
 
 /** Value of the ManagedBy tag. */
 export const MANAGED_BY = "cdktf";

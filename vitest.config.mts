@@ -7,7 +7,7 @@ import { configDefaults, defineConfig } from "vitest/config";
  * provider's classes and the project's code are imported once per worker instead of once per file, which was most
  * of the suite's CPU outside terraform (docs/performance.md).
  */
-const ISOLATED = ["__tests__/cli/**/*.test.ts", "__tests__/lambda-bundle.test.ts", "__tests__/runtime-guard.test.ts"];
+const ISOLATED = ["__tests__/cli/**/*.test.ts", "__tests__/core/lambda-bundle.test.ts", "__tests__/modules/training-safety/runtime-guard/**/*.test.ts"];
 
 export default defineConfig({
   test: {

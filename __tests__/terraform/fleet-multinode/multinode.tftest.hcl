@@ -1,7 +1,7 @@
 # A multi-node fleet (prod) under terraform test, against a mocked AWS: the shared run id reaches every node (runtime
 # configuration and RunId tag) and the nodes reach each other through their own security group only. One plan, with
 # run_id set (so the id is known at plan). How the id is generated and kept is proven, with applies, on a stack holding
-# only the run id (__tests__/training-fleet-run-id.test.ts): much cheaper than applying this whole stack.
+# only the run id (__tests__/modules/training-fleet/run-id.test.ts): much cheaper than applying this whole stack.
 
 mock_provider "aws" {
   source          = "./tests/mocks"

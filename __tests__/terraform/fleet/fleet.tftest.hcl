@@ -132,7 +132,7 @@ run "plan_at_maximum_on_demand_with_base" {
 }
 
 # The other rules of desired_instances and on_demand_base_capacity (whole numbers, base <= desired) and every message
-# are proven by __tests__/training-fleet-variables.test.ts with terraform console, which is much cheaper than a run.
+# are proven by __tests__/core/fleet-variables.test.ts with terraform console, which is much cheaper than a run.
 run "desired_over_maximum_is_rejected" {
   command = plan
 

@@ -1,0 +1,421 @@
+/**
+ * The training instance's user data: the runtime contract (every file of runtime/ installed under /opt/gpu-training
+ * with its mode, runtime.env written, install.sh run), the encoding (YAML literal blocks with Terraform's template
+ * sequences escaped, gz+b64 where text cannot go), and the 16 KB budget.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative } from "node:path";
+import { gzipSync } from "node:zlib";
+import { afterEach, describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
+import {
+  RUNTIME_DIR,
+  type RuntimeEnvEntry,
+  type RuntimeFile,
+  USER_DATA_BUDGET_BYTES,
+  USER_DATA_LIMIT_BYTES,
+  BUNDLE_DELIMITER,
+  RUNTIME_BUNDLE_LIMIT_BYTES,
+  escapeTemplate,
+  estimateUserDataSize,
+  literalBlock,
+  literalText,
+  installedContent,
+  readRuntimeFiles,
+  renderEnvFile,
+  renderRuntimeBundle,
+  renderUserData,
+  unescapeTemplate,
+} from "../../../modules/training-compute";
+import { GtiError } from "../../../src/errors";
+import { cloudConfigOf, evaluatedUserData, fileBytes, runtimeBundleOf, runtimeEnvOf, runtimeObjectOf, synthCompute, unpackBundle } from "../../support/compute/stack";
+
+const temps: string[] = [];
+afterEach(() => {
+  for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempRuntime(files: Record<string, string | Buffer>): string {
+  const dir = mkdtempSync(join(tmpdir(), "gti-runtime-"));
+  temps.push(dir);
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(join(dir, path, ".."), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  return dir;
+}
+
+/** Every file under a folder, relative, sorted. */
+function walkFiles(root: string): string[] {
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+  return walk(root)
+    .map((path) => relative(root, path).split("\\").join("/"))
+    .sort();
+}
+
+/** Every file under runtime/ except *.md, found independently of the module. */
+function runtimeFilesOnDisk(): string[] {
+  return walkFiles(RUNTIME_DIR).filter((path) => !path.endsWith(".md") && !path.includes("__pycache__/"));
+}
+
+/** The keys of the runtime's configuration table in runtime/README.md (its documented contract). */
+const RUNTIME_CONFIG_KEYS: string[] = (() => {
+  const readme = readFileSync(join(__dirname, "..", "..", "..", "runtime", "README.md"), "utf8");
+  const table = /^## Configuration[\s\S]*?\n\n(\|[\s\S]*?)\n\n/m.exec(readme)?.[1] ?? "";
+  return [...table.matchAll(/`([A-Z_][A-Z0-9_]*)`/g)].map((m) => m[1] as string);
+})();
+
+const hasPython = spawnSync("python3", ["-c", "import yaml"]).status === 0;
+
+/** Parses YAML with PyYAML, cloud-init's own parser. */
+function pyYaml(text: string): unknown {
+  return JSON.parse(execFileSync("python3", ["-c", "import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))"], { input: text }).toString());
+}
+
+describe("training-compute user data: the runtime contract", () => {
+  const { json } = synthCompute();
+  const object = runtimeObjectOf(json);
+  const bundle = runtimeBundleOf(json);
+  const sha = createHash("sha256").update(bundle, "utf8").digest("hex");
+
+  it("GIVEN the project's runtime/ WHEN the bundle is unpacked THEN it writes every file but *.md, with exactly its bytes as installed", () => {
+    const out = unpackBundle(bundle, tempRuntime({}));
+    expect(walkFiles(out)).toEqual(runtimeFilesOnDisk());
+    for (const path of runtimeFilesOnDisk()) {
+      expect(readFileSync(join(out, path)).equals(installedContent(path, readFileSync(join(RUNTIME_DIR, path)))), path).toBe(true);
+    }
+  });
+
+  it("GIVEN the bundle WHEN unpacked THEN files under bin/ and *.sh are 0755, the rest 0644", () => {
+    const out = unpackBundle(bundle, tempRuntime({}));
+    for (const path of runtimeFilesOnDisk()) {
+      expect((statSync(join(out, path)).mode & 0o777).toString(8), path).toBe(path.startsWith("bin/") || path.endsWith(".sh") ? "755" : "644");
+    }
+  });
+
+  it("GIVEN the bundle WHEN uploaded THEN its key is runtime/<its SHA-256>.sh in the outputs bucket, from a file asset, replaced create-first", () => {
+    expect(object.key).toBe(`runtime/${sha}.sh`);
+    expect(object.source).toMatch(new RegExp(`^assets/[^/]+/[0-9A-F]+/${sha}\\.sh$`));
+    expect(object).not.toHaveProperty("content"); // plans show a path, not the scripts
+    expect(object.bucket).toBe("${aws_s3_bucket.storage_outputs.bucket}");
+    expect(object.lifecycle).toEqual({ create_before_destroy: true });
+    expect(object.server_side_encryption).toBe("AES256");
+  });
+
+  it("GIVEN the user data WHEN cloud-init runs it THEN it writes runtime.env and fetch-runtime.sh, and runs the fetch with the bundle's URI and SHA-256", () => {
+    const config = cloudConfigOf(json);
+    expect(config.write_files.map((f) => [f.path, f.permissions, f.owner])).toEqual([
+      ["/etc/gpu-training/runtime.env", "0644", "root:root"],
+      ["/opt/gpu-training/fetch-runtime.sh", "0755", "root:root"],
+    ]);
+    expect(config.runcmd).toEqual([
+      ["/opt/gpu-training/fetch-runtime.sh", "s3://${aws_s3_object.compute_runtime.bucket}/${aws_s3_object.compute_runtime.key}", sha],
+    ]);
+    const fetch = config.write_files.find((f) => f.path.endsWith("fetch-runtime.sh"))!;
+    expect(fileBytes(fetch).equals(installedContent("fetch-runtime.sh", readFileSync(join(RUNTIME_DIR, "fetch-runtime.sh"))))).toBe(true);
+  });
+
+  it("GIVEN the user data WHEN read THEN it is a cloud-config (first line #cloud-config) naming the bundle's hash", () => {
+    expect(evaluatedUserData(json).split("\n")[0]).toBe("#cloud-config");
+    expect(evaluatedUserData(json)).toContain(`(SHA-256 ${sha})`);
+  });
+
+  it("GIVEN the runtime's CloudWatch agent config WHEN bundled THEN its literal ${aws:InstanceId} arrives intact", () => {
+    expect(bundle).toContain("${aws:InstanceId}"); // a file, no Terraform template: nothing to escape
+    const out = unpackBundle(bundle, tempRuntime({}));
+    expect(readFileSync(join(out, "cloudwatch-agent.json"), "utf8")).toContain("${aws:InstanceId}");
+  });
+
+  it("GIVEN the instance role WHEN granted THEN it may get exactly the bundle's object, nothing else of the runtime prefix", () => {
+    const policy = (json.data as Record<string, Record<string, { statement: { sid: string; actions: string[]; resources: string[] }[] }>>)
+      .aws_iam_policy_document.compute_instance_read_runtime;
+    expect(policy?.statement).toEqual([
+      expect.objectContaining({ sid: "ReadTheRuntimeBundle", actions: ["s3:GetObject"], resources: [`\${aws_s3_bucket.storage_outputs.arn}/runtime/${sha}.sh`] }),
+    ]);
+  });
+
+  it.skipIf(!hasPython)("GIVEN the user data WHEN parsed by PyYAML (cloud-init's parser) THEN it reads the same files and command", () => {
+    const config = pyYaml(evaluatedUserData(json)) as { write_files: { path: string; content: string }[]; runcmd: unknown };
+    const ours = cloudConfigOf(json);
+    expect(config.write_files.map((f) => [f.path, f.content])).toEqual(ours.write_files.map((f) => [f.path, f.content]));
+    expect(config.runcmd).toEqual(ours.runcmd);
+  });
+});
+
+describe("training-compute user data: runtime.env", () => {
+  const { json } = synthCompute({ compute: { checkpointIntervalMinutes: 20, spotGraceSeconds: 45 } });
+  const env = new Map(runtimeEnvOf(json));
+
+  it("GIVEN the single instance WHEN its runtime.env is written THEN it has every key the runtime needs, in order", () => {
+    expect([...env.keys()]).toEqual([
+      "GTI_PROJECT",
+      "GTI_ENVIRONMENT",
+      "GTI_MODE",
+      "AWS_REGION",
+      "GTI_DATA_BUCKET",
+      "GTI_DATA_PREFIX",
+      "GTI_OUTPUTS_BUCKET",
+      "GTI_ECR_REPOSITORY_URL",
+      "GTI_IMAGE_TAG",
+      "GTI_RUN_ID",
+      "GTI_AUTO_SHUTDOWN",
+      "GTI_CHECKPOINT_INTERVAL_MINUTES",
+      "GTI_SPOT_GRACE_SECONDS",
+      "GTI_HF_TOKEN_SECRET_ARN",
+      "GTI_LOG_GROUP",
+      "GTI_METRICS_NAMESPACE",
+      "GTI_NVME_MOUNT",
+      "GTI_CONTAINER_ROLE_ARN",
+      "GTI_STALL_MINUTES",
+    ]);
+  });
+
+  it("GIVEN runtime.env WHEN compared with the runtime's documented configuration THEN every key it writes is one the runtime defines", () => {
+    expect([...env.keys()].filter((key) => !RUNTIME_CONFIG_KEYS.includes(key))).toEqual([]);
+  });
+
+  it("GIVEN runtime.env WHEN compared with the runtime's code THEN it sets every key the runtime requires (no default)", () => {
+    const common = readFileSync(join(RUNTIME_DIR, "lib", "common.sh"), "utf8");
+    const required = [...common.matchAll(/\[ -n "\$\{(GTI_[A-Z_]+):-\}" \] \|\| die/g)].map((m) => m[1]);
+    expect(required.length).toBeGreaterThan(0);
+    for (const key of required) expect([...env.keys()], key).toContain(key);
+  });
+
+  it("GIVEN the stack WHEN runtime.env is written THEN the buckets, repository, secret and region are Terraform references", () => {
+    expect(env.get("GTI_DATA_BUCKET")).toBe("${aws_s3_bucket.storage_data.bucket}");
+    expect(env.get("GTI_OUTPUTS_BUCKET")).toBe("${aws_s3_bucket.storage_outputs.bucket}");
+    expect(env.get("GTI_ECR_REPOSITORY_URL")).toBe("${aws_ecr_repository.registry_training.repository_url}");
+    expect(env.get("GTI_HF_TOKEN_SECRET_ARN")).toBe("${aws_secretsmanager_secret.compute_hf_token.arn}");
+    expect(env.get("AWS_REGION")).toBe("${data.aws_region.current.name}");
+  });
+
+  it("GIVEN the variables WHEN runtime.env is written THEN the image tag, auto-shutdown and run id follow them", () => {
+    expect(env.get("GTI_IMAGE_TAG")).toBe("${var.training_image_tag}");
+    expect(env.get("GTI_AUTO_SHUTDOWN")).toBe("${var.auto_shutdown}");
+    expect(env.get("GTI_RUN_ID")).toBe("${local.compute_run_id}");
+  });
+
+  it("GIVEN the env's settings WHEN runtime.env is written THEN mode, names, intervals, log group and namespace are literals", () => {
+    expect(Object.fromEntries([...env].filter(([, v]) => !v.includes("${")))).toEqual({
+      GTI_PROJECT: "acme",
+      GTI_ENVIRONMENT: "dev",
+      GTI_MODE: "single",
+      GTI_DATA_PREFIX: "data/",
+      GTI_CHECKPOINT_INTERVAL_MINUTES: "20",
+      GTI_SPOT_GRACE_SECONDS: "45",
+      GTI_LOG_GROUP: "/gpu-training/dev",
+      GTI_METRICS_NAMESPACE: "GpuTraining/dev",
+      GTI_NVME_MOUNT: "/opt/dlami/nvme",
+      GTI_STALL_MINUTES: "30",
+    });
+  });
+
+  it("GIVEN runtime.env with values filled in WHEN sourced by bash THEN every variable has its value", () => {
+    const entry = cloudConfigOf(json).write_files.find((f) => f.path === "/etc/gpu-training/runtime.env")!;
+    const file = join(tempRuntime({}), "runtime.env");
+    writeFileSync(file, entry.content.replace(/\$\{[^}]+\}/g, "filled-in"));
+    const out = execFileSync("bash", ["-c", 'set -eu; . "$1"; printf "%s|%s|%s" "$GTI_MODE" "$GTI_DATA_BUCKET" "$GTI_LOG_GROUP"', "bash", file]);
+    expect(out.toString()).toBe("single|filled-in|/gpu-training/dev");
+  });
+
+  it("GIVEN a literal value with a quote WHEN the env file is rendered THEN a GtiError names the key", () => {
+    expect(() => renderEnvFile([{ key: "GTI_PROJECT", value: "it's" }])).toThrow(/GTI_PROJECT = "it's" holds a quote/);
+  });
+
+  it("GIVEN a literal value with a newline WHEN the env file is rendered THEN a GtiError names the key", () => {
+    expect(() => renderEnvFile([{ key: "GTI_X", value: "a\nb" }])).toThrow(GtiError);
+  });
+
+  it("GIVEN a key that is not a shell variable name WHEN the env file is rendered THEN a GtiError names it", () => {
+    expect(() => renderEnvFile([{ key: "gti-x", value: "a" }])).toThrow(/"gti-x" is not a shell variable name/);
+  });
+
+  it("GIVEN a key set twice WHEN the env file is rendered THEN a GtiError says so", () => {
+    expect(() => renderEnvFile([{ key: "GTI_X", value: "a" }, { key: "GTI_X", value: "b" }])).toThrow(/GTI_X is set twice/);
+  });
+
+  it("GIVEN a literal value with a template directive WHEN rendered THEN it is escaped so Terraform writes it as is", () => {
+    expect(renderEnvFile([{ key: "GTI_X", value: "a%{c}" }])).toContain("GTI_X='a%%{c}'");
+  });
+
+  it("GIVEN a value with ${...} WHEN rendered THEN it is kept as a Terraform interpolation", () => {
+    expect(renderEnvFile([{ key: "GTI_X", value: "${var.x}" }])).toContain("GTI_X='${var.x}'");
+  });
+});
+
+describe("training-compute user data: encoding", () => {
+  const awkward = [
+    "",
+    "\n",
+    "\n\n\n",
+    "no trailing newline",
+    "two\n\n",
+    "  leading spaces\nthen text\n",
+    "\n\nleading empty lines\n",
+    "tab\there\n",
+    "a: yaml-looking\n- list\n# comment\n--- \n...\n",
+    "unicode ümlaut 🚀\n",
+    "${template} %{directive} $${already} %%{escaped}\n",
+  ];
+
+  it.each(awkward.map((text) => [JSON.stringify(text), text]))("GIVEN the text %s WHEN embedded as a literal block THEN YAML reads it back exactly", (_, text) => {
+    const doc = `x:\n  - path: /f\n    content: ${literalBlock(text, "      ")}y: 1\n`;
+    expect((parseYaml(doc) as { x: { content: string }[] }).x[0]?.content).toBe(text);
+  });
+
+  it.skipIf(!hasPython)("GIVEN awkward texts WHEN embedded as literal blocks THEN PyYAML reads them back exactly", () => {
+    const doc = `x:\n${awkward.map((t) => `  - content: ${literalBlock(t, "      ")}`).join("")}y: 1\n`;
+    expect((pyYaml(doc) as { x: { content: string }[] }).x.map((e) => e.content)).toEqual(awkward);
+  });
+
+  it.each([
+    ["a carriage return", Buffer.from("a\r\nb\n")],
+    ["invalid UTF-8", Buffer.from([0x61, 0xff, 0x0a])],
+    ["a control character", Buffer.from("bell\u0007\n")],
+    ["a Unicode line separator", Buffer.from("a\u2028b\n")],
+    ["a last line of blanks", Buffer.from("text\n   \n")],
+  ])("GIVEN content with %s WHEN checked THEN it cannot be a literal block", (_, content) => {
+    expect(literalText(content)).toBeUndefined();
+  });
+
+  it.each([
+    ["binary", Buffer.from([0x00, 0x01, 0xfe, 0xff, 0x0d, 0x0a]), "base64"],
+    ["invalid UTF-8", Buffer.from([0x61, 0xff, 0x0a]), "base64"],
+    ["a line equal to the delimiter", Buffer.from(`a\n${BUNDLE_DELIMITER}\nb\n`), "base64"],
+    ["no final line feed", Buffer.from("no trailing newline"), "text"],
+    ["nothing", Buffer.from(""), "text"],
+    ["only line feeds", Buffer.from("\n\n\n"), "text"],
+    ["carriage returns and tabs", Buffer.from("a\r\n\tb\r\n"), "text"],
+    ["template sequences and shell syntax", Buffer.from("${x} %{y} $(rm -rf /) `z` 'q' \\\n"), "text"],
+    ["unicode", Buffer.from("ümlaut 🚀\n"), "text"],
+  ] as const)("GIVEN a runtime file with %s WHEN bundled and unpacked THEN it has exactly its bytes", (_, content, encoding) => {
+    const files: RuntimeFile[] = [
+      { path: "install.sh", content: Buffer.from("#!/bin/sh\n"), permissions: "0755" },
+      { path: "lib/file.bin", content, permissions: "0644" },
+    ];
+    const bundle = renderRuntimeBundle(files);
+    expect(bundle.encodings.get("lib/file.bin")).toBe(encoding);
+    const out = unpackBundle(bundle.text, tempRuntime({}));
+    expect(readFileSync(join(out, "lib/file.bin")).equals(content)).toBe(true);
+  });
+
+  it("GIVEN the project's runtime WHEN bundled THEN every file is a plain here-document (readable in S3)", () => {
+    expect([...renderRuntimeBundle(readRuntimeFiles()).encodings.values()].every((e) => e === "text")).toBe(true);
+  });
+
+  it("GIVEN a file name with a quote WHEN bundled THEN a GtiError names it", () => {
+    const files: RuntimeFile[] = [{ path: "bin/it's", content: Buffer.from("x"), permissions: "0755" }];
+    expect(() => renderRuntimeBundle(files)).toThrow(/"bin\/it's" has a name the bundle cannot carry/);
+  });
+
+  it.each(["${x}", "%{x}", "$${x}", "%%{x}", "$$${x}", "a $ {b} $"])("GIVEN the text %s WHEN escaped and evaluated THEN it is unchanged", (text) => {
+    expect(unescapeTemplate(escapeTemplate(text))).toBe(text);
+    expect(escapeTemplate(text)).not.toMatch(/(^|[^$])\$\{|(^|[^%])%\{/);
+  });
+});
+
+describe("training-compute user data: reading runtime/", () => {
+  it("GIVEN runtime/ WHEN read THEN the files are sorted and *.md and __pycache__/ are left out", () => {
+    const dir = tempRuntime({ "install.sh": "x", "README.md": "doc", "bin/b": "b", "bin/a": "a", "lib/x.sh": "s", "conf.json": "{}", "lib/__pycache__/p.pyc": "\0" });
+    expect(readRuntimeFiles(dir).map((f) => [f.path, f.permissions])).toEqual([
+      ["bin/a", "0755"],
+      ["bin/b", "0755"],
+      ["conf.json", "0644"],
+      ["install.sh", "0755"],
+      ["lib/x.sh", "0755"],
+    ]);
+  });
+
+  it("GIVEN a runtime without install.sh WHEN read THEN a GtiError says the user data needs it", () => {
+    const dir = tempRuntime({ "bin/a": "a" });
+    expect(() => readRuntimeFiles(dir)).toThrow(/has no install\.sh/);
+  });
+
+  it("GIVEN a missing runtime folder WHEN read THEN a GtiError names it", () => {
+    expect(() => readRuntimeFiles(join(tmpdir(), "gti-no-such-runtime"))).toThrow(/Cannot read the instance runtime/);
+  });
+
+  it("GIVEN a symbolic link in runtime/ WHEN read THEN a GtiError refuses it", () => {
+    const dir = tempRuntime({ "install.sh": "x" });
+    symlinkSync(join(dir, "install.sh"), join(dir, "link.sh"));
+    expect(() => readRuntimeFiles(dir)).toThrow(/not a regular file/);
+  });
+
+  it("GIVEN a runtime dir WHEN the module synthesizes THEN it installs what that dir holds", () => {
+    const dir = tempRuntime({ "install.sh": "#!/bin/sh\necho hi\n", "bin/tool": "#!/bin/sh\n", "fetch-runtime.sh": "#!/bin/sh\n" });
+    const { json } = synthCompute({ compute: { runtimeDir: dir } });
+    expect(walkFiles(unpackBundle(runtimeBundleOf(json), tempRuntime({})))).toEqual(["bin/tool", "fetch-runtime.sh", "install.sh"]);
+  });
+
+  it("GIVEN a runtime dir without fetch-runtime.sh WHEN the module synthesizes THEN a GtiError says the user data runs it", () => {
+    const dir = tempRuntime({ "install.sh": "#!/bin/sh\n" });
+    expect(() => synthCompute({ compute: { runtimeDir: dir } })).toThrow(/has no fetch-runtime\.sh: the user data runs it/);
+  });
+});
+
+describe("training-compute user data: sizes", () => {
+  it("GIVEN the project's runtime WHEN estimated with every interpolated value at its longest THEN the user data fits the budget with room to spare", () => {
+    const { compute } = synthCompute();
+    expect(compute.userData.estimatedBytes).toBeGreaterThan(1000);
+    // The runtime is in S3: the user data holds runtime.env and the fetch script only.
+    expect(compute.userData.estimatedBytes).toBeLessThanOrEqual(USER_DATA_BUDGET_BYTES / 3);
+  });
+
+  it("GIVEN the synthesized user data WHEN gzipped as Terraform's base64gzip does THEN the raw bytes are under EC2's 16 KB", () => {
+    const { json } = synthCompute();
+    // Interpolated values at their longest: 300-character stand-ins.
+    const text = evaluatedUserData(json).replace(/\$\{[^}]+\}/g, "x".repeat(300));
+    expect(gzipSync(Buffer.from(text)).length).toBeLessThan(USER_DATA_LIMIT_BYTES);
+  });
+
+  it("GIVEN the budget WHEN computed THEN it leaves 10% of EC2's limit for differences between gzip implementations", () => {
+    expect(USER_DATA_BUDGET_BYTES).toBe(Math.floor(16_384 * 0.9));
+  });
+
+  it("GIVEN interpolated values WHEN estimated THEN their longest length counts, not the reference's", () => {
+    const fetch: RuntimeFile = { path: "fetch-runtime.sh", content: Buffer.from("#!/bin/sh\n"), permissions: "0755" };
+    const ref = { uri: "s3://${var.b}/runtime/x.sh", sha256: "0".repeat(64), files: 1 };
+    const short: RuntimeEnvEntry[] = [{ key: "GTI_X", value: "${var.x}", maxLength: 10 }];
+    const long: RuntimeEnvEntry[] = [{ key: "GTI_X", value: "${var.x}", maxLength: 5000 }];
+    expect(estimateUserDataSize(renderUserData(fetch, ref, long), long)).toBeGreaterThan(estimateUserDataSize(renderUserData(fetch, ref, short), short) + 2000);
+  });
+
+  it("GIVEN a fetch script that outgrew the user data WHEN synthesized THEN a GtiError names the size and the budget", () => {
+    // 40,000 pseudo-random letters: about 23 KB gzipped.
+    const random = Buffer.from(randomBytes(40_000).map((byte) => 97 + (byte % 26)));
+    const dir = tempRuntime({ "install.sh": "#!/bin/sh\n", "fetch-runtime.sh": Buffer.concat([Buffer.from("#!/bin/sh\n"), random]) });
+    expect(() => synthCompute({ compute: { runtimeDir: dir } })).toThrow(new RegExp(`over this module's budget of ${USER_DATA_BUDGET_BYTES}.*runtime\\.env and fetch-runtime\\.sh`));
+  });
+
+  it("GIVEN a runtime over the bundle's limit WHEN bundled THEN a GtiError names the size, the limit and the largest file", () => {
+    const files: RuntimeFile[] = [
+      { path: "install.sh", content: Buffer.from("#!/bin/sh\n"), permissions: "0755" },
+      { path: "lib/huge.sh", content: Buffer.alloc(RUNTIME_BUNDLE_LIMIT_BYTES, "a"), permissions: "0755" },
+    ];
+    expect(() => renderRuntimeBundle(files)).toThrow(new RegExp(`over ${RUNTIME_BUNDLE_LIMIT_BYTES} .*Glacier.*lib/huge\\.sh \\(${RUNTIME_BUNDLE_LIMIT_BYTES} bytes\\)`));
+  });
+
+  it("GIVEN the outputs bucket's lifecycle rules WHEN synthesized THEN they keep S3's 128 KB transition minimum (the bundle never goes to Glacier)", () => {
+    const { json } = synthCompute();
+    const lifecycle = (json.resource as Record<string, Record<string, Record<string, unknown>>>).aws_s3_bucket_lifecycle_configuration?.storage_outputs;
+    expect(lifecycle?.rule).toBeDefined();
+    expect(lifecycle?.transition_default_minimum_object_size ?? "all_storage_classes_128K").toBe("all_storage_classes_128K");
+  });
+
+  it("GIVEN the project's runtime WHEN bundled THEN it leaves at least 32 KiB under the bundle's limit (room for the next features)", () => {
+    expect(RUNTIME_BUNDLE_LIMIT_BYTES - renderRuntimeBundle(readRuntimeFiles()).bytes).toBeGreaterThanOrEqual(32 * 1024);
+  });
+
+  it("GIVEN the runtime on disk WHEN measured THEN the module reads exactly the files and sizes found there", () => {
+    const files = readRuntimeFiles();
+    expect(files.map((f) => [f.path, f.content.length])).toEqual(
+      runtimeFilesOnDisk().map((p) => [p, installedContent(p, readFileSync(join(RUNTIME_DIR, p))).length]),
+    );
+    // Shell scripts lose their comments (stripShell); everything else is byte for byte.
+    for (const f of files.filter((x) => x.permissions === "0644")) expect(f.content.length, f.path).toBe(statSync(join(RUNTIME_DIR, f.path)).size);
+  });
+});

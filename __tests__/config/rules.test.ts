@@ -1,13 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkEnvironmentSet, loadEnvironments } from "../../src/config/load";
-import { INSTANCE_TAGS } from "../../modules/training-compute";
-import { FLEET_TAGS } from "../../modules/training-fleet";
-import { MAX_ENV_TAGS, MODULE_TAG_KEYS } from "../../src/config/schema";
-import { ConfigError, GtiError } from "../../src/errors";
-import { configWith, inputWith, parse, realEnvironment, realEnvironments } from "../support/envs";
+import { checkEnvironmentSet } from "../../src/config/load";
+import { ConfigError } from "../../src/errors";
+import { configWith, inputWith, parse } from "../support/envs";
 
 /** Runs `fn`, expecting a ConfigError, and returns it. */
 function configErrorOf(fn: () => unknown): ConfigError {
@@ -19,86 +13,6 @@ function configErrorOf(fn: () => unknown): ConfigError {
   }
   throw new Error("expected a ConfigError, but the configuration was accepted");
 }
-
-describe("the environments in envs/", () => {
-  it("GIVEN the env files WHEN loaded THEN there are training, dev and prod, sorted by name", async () => {
-    const envs = await realEnvironments();
-    expect(envs.map((env) => env.name)).toEqual(["dev", "prod", "training"]);
-  });
-
-  it("GIVEN training WHEN loaded THEN it has the four-module design's defaults", async () => {
-    const env = await realEnvironment("training");
-    expect(env.compute).toMatchObject({
-      instanceType: "g5.xlarge",
-      useSpot: true,
-      autoShutdown: true,
-      maxRuntimeHours: 12,
-      createInstance: false,
-    });
-  });
-
-  it("GIVEN dev WHEN loaded THEN it has the fleet seed's dev settings (g4dn.xlarge, max 1, $0.30 cap)", async () => {
-    const env = await realEnvironment("dev");
-    expect(env.compute.spotMaxPrice).toBe("0.30");
-    expect(env.fleet).toMatchObject({ enabled: true, instanceTypes: ["g4dn.xlarge"], maxInstances: 1, desiredInstances: 0 });
-  });
-
-  it("GIVEN prod WHEN loaded THEN it runs in its own region with bigger types in preference order, up to 8 nodes", async () => {
-    const [prod, others] = [await realEnvironment("prod"), (await realEnvironments()).filter((e) => e.name !== "prod")];
-    expect(others.map((e) => e.region)).not.toContain(prod.region);
-    expect(prod.fleet).toMatchObject({ maxInstances: 8, instanceTypes: ["g4dn.2xlarge", "g4dn.4xlarge", "g5.2xlarge"] });
-    expect(prod.compute.spotMaxPrice).toBe("1.00");
-  });
-
-  it("GIVEN a minimal input WHEN parsed THEN every section gets its documented defaults", () => {
-    const env = parse({
-      name: "training",
-      region: "eu-west-1",
-      repository: "github.com/acme/infra",
-      state: { bucket: "acme-tfstate", region: "eu-west-1" },
-    });
-    expect(env.project).toBe("gpu-training-infra");
-    expect(env.storage.lifecycle).toEqual({
-      dataGlacierAfterDays: 90,
-      outputsIntelligentTieringAfterDays: 30,
-      outputsGlacierAfterDays: 180,
-      noncurrentVersionExpirationDays: 30,
-      abortIncompleteMultipartUploadDays: 7,
-    });
-    expect(env.registry).toMatchObject({ keepTaggedImages: 10, keepUntaggedImages: 3 });
-    expect(env.compute).toMatchObject({ instanceType: "g5.xlarge", rootVolumeSizeGb: 200, trainingImageTag: "latest", spotMaxPrice: "" });
-    expect(env.compute.spot).toEqual({ requestType: "one-time", interruptionBehavior: "terminate" });
-    expect(env.safety.guard).toEqual({ schedule: "rate(1 hour)", action: "terminate", dryRun: false });
-  });
-});
-
-describe("configuration error messages", () => {
-  it("GIVEN a bad value WHEN parsed THEN one message names the env, file, field, value, rule and fix", () => {
-    const error = configErrorOf(() => parse(inputWith({ compute: { instanceType: "t3.micro" } })));
-    expect(error.message).toMatch(/^Invalid configuration for environment "training" \(envs\/training\.ts\), 1 problem:/);
-    expect(error.message).toContain(
-      'env "training", field compute.instanceType = "t3.micro": not an NVIDIA GPU instance type on x86_64 that this project launches',
-    );
-    expect(error.message).toMatch(/Fix: pick one such as "g5\.xlarge"/);
-  });
-
-  it("GIVEN several bad values WHEN parsed THEN every problem is listed at once", () => {
-    const error = configErrorOf(() => parse(inputWith({ region: "mars-1", safety: { monthlyBudgetUsd: 0 } })));
-    expect(error.problems.map((p) => p.field)).toEqual(["region", "safety.monthlyBudgetUsd"]);
-  });
-
-  it("GIVEN a bad value WHEN parsed THEN the error is a GtiError (printed without a stack trace by main.ts)", () => {
-    expect(() => parse(inputWith({ region: "mars-1" }))).toThrow(GtiError);
-  });
-
-  it("GIVEN a missing required field WHEN parsed THEN the message says it is required and where to add it", () => {
-    const input = inputWith({});
-    delete input.region;
-    const error = configErrorOf(() => parse(input));
-    expect(error.problems[0]).toMatchObject({ field: "region", value: undefined, fix: "add region to envs/training.ts" });
-    expect(error.message).toContain("region = (missing)");
-  });
-});
 
 type Rule = readonly [description: string, overrides: Record<string, unknown>, field: string, rule: RegExp];
 
@@ -401,63 +315,5 @@ describe("every configuration rule rejects its bad value", () => {
   it("GIVEN stop with a persistent request WHEN parsed THEN it is accepted", () => {
     const env = configWith({ compute: { autoShutdown: false, spot: { requestType: "persistent", interruptionBehavior: "stop" } } });
     expect(env.compute.spot.interruptionBehavior).toBe("stop");
-  });
-});
-
-describe("loading environments from a directory", () => {
-  function withEnvDir(files: Record<string, string>, fn: (dir: string) => Promise<void>): Promise<void> {
-    const dir = mkdtempSync(join(tmpdir(), "gti-envs-"));
-    for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
-    return fn(dir).finally(() => rmSync(dir, { recursive: true, force: true }));
-  }
-
-  const valid = (name: string) =>
-    `export default { name: "${name}", region: "us-east-1", repository: "r", state: { bucket: "some-state", region: "us-east-1" } };\n`;
-
-  it("GIVEN a new file WHEN loaded THEN it is an environment (adding an env is adding one file)", async () => {
-    await withEnvDir({ "a.ts": valid("a"), "b.ts": valid("b"), "_shared.ts": "export const x = 1;\n" }, async (dir) => {
-      expect((await loadEnvironments(dir)).map((env) => env.name)).toEqual(["a", "b"]);
-    });
-  });
-
-  it("GIVEN a file without a default export WHEN loaded THEN the error says how to export the environment", async () => {
-    await withEnvDir({ "a.ts": "export const config = {};\n" }, async (dir) => {
-      await expect(loadEnvironments(dir)).rejects.toThrow(/has no default export, so it defines no environment\n\s+Fix: end it with `export default defineEnvironment/);
-    });
-  });
-
-  it("GIVEN an empty directory WHEN loaded THEN the error says to add an environment", async () => {
-    await withEnvDir({}, async (dir) => {
-      await expect(loadEnvironments(dir)).rejects.toThrow(/No environments found/);
-    });
-  });
-});
-
-describe("tags AWS accepts", () => {
-  it("GIVEN the tag keys the modules set WHEN compared with the schema THEN each is reserved", () => {
-    expect([...MODULE_TAG_KEYS].sort()).toEqual(["Name", ...Object.values(INSTANCE_TAGS), ...Object.values(FLEET_TAGS)].sort());
-  });
-
-  it("GIVEN exactly the maximum number of tags WHEN parsed THEN they are accepted", () => {
-    const tags = Object.fromEntries(Array.from({ length: MAX_ENV_TAGS }, (_, i) => [`t${i}`, "v"]));
-    expect(Object.keys(configWith({ tags }).tags)).toHaveLength(41);
-  });
-
-  it("GIVEN keys and values with every allowed character WHEN parsed THEN they are accepted", () => {
-    const tags = { "team:ml.research_a+b=c-d@e": "Équipe ML / 研究 2026: a+b=c-d@e_f.g" };
-    expect(configWith({ tags }).tags).toEqual(tags);
-  });
-});
-
-describe("safety settings that are accepted", () => {
-  it("GIVEN on-demand instances WHEN the guard and the idle alarm stop instead of terminating THEN the config is accepted", () => {
-    const env = configWith({ compute: { useSpot: false }, safety: { guard: { action: "stop" }, idleGpu: { action: "stop" } } });
-    expect([env.safety.guard.action, env.safety.idleGpu.action]).toEqual(["stop", "stop"]);
-  });
-
-  it("GIVEN a key ARN in the env's region and a reserved concurrency WHEN parsed THEN both are kept", () => {
-    const kmsKeyArn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-    const env = configWith({ safety: { kmsKeyArn, guard: { reservedConcurrency: 2 } } });
-    expect(env.safety).toMatchObject({ kmsKeyArn, guard: { reservedConcurrency: 2 } });
   });
 });

@@ -1,0 +1,104 @@
+/**
+ * training-fleet at synth: the launch template built from the compute module's launch spec, the auto-scaling group
+ * (mixed instances, spot mix, refresh, metrics, capacity waiting), the drain hook, the multi-node pieces (shared run id,
+ * node-to-node security group, placement group), the nodes' permissions, the runtime configuration, the outputs, and
+ * the environment stacks' wiring. `__tests__/terraform/fleet*` prove the Terraform interface with real plans.
+ */
+import { describe, expect, it } from "vitest";
+import { type SynthesizedStack, resourceOf, resourcesOf } from "../../support/synth";
+import { PREFIX, violationsOf } from "../../support/compute/stack";
+import { synthFleet } from "../../support/fleet/stack";
+
+const NAME = `${PREFIX}-fleet`;
+const SUBNET = "subnet-0123456789abcdef0";
+
+function groupOf(json: SynthesizedStack): Record<string, any> {
+  return resourceOf(json, "aws_autoscaling_group", "fleet") as Record<string, any>;
+}
+
+function templateOf(json: SynthesizedStack): Record<string, any> {
+  return resourceOf(json, "aws_launch_template", "fleet") as Record<string, any>;
+}
+
+const independent = synthFleet();
+const multiNode = synthFleet({
+  fleet: { mode: "multi-node", placementGroup: true, subnetIds: [SUBNET], masterPort: 29600, rendezvousTimeoutSeconds: 900 },
+});
+const KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+/** Non-default settings, one synth for several tests (each asserts one of them). */
+const customized = synthFleet({
+  compute: {
+    compute: { ami: { id: "ami-0123456789abcdef0" }, rootVolumeKmsKeyArn: KEY, ssh: { keyPairName: "ops" }, network: { mode: "dedicated" } },
+  },
+  fleet: { mode: "multi-node", drainTimeoutSeconds: 900 },
+});
+
+describe("training-fleet: multi-node mode", () => {
+  it("GIVEN multi-node mode WHEN synthesized THEN the run id is generated once, frozen, and regenerated when the fleet starts from zero", () => {
+    expect(resourceOf(multiNode.json, "terraform_data", "fleet_run_id")).toMatchObject({
+      input: 'run-${formatdate("YYYYMMDD-hhmmss", timestamp())}',
+      triggers_replace: { running: "${var.desired_instances > 0}" },
+      lifecycle: { ignore_changes: ["input"] },
+    });
+    expect(resourceOf(multiNode.json, "terraform_data", "fleet_run_id").count).toBeUndefined();
+  });
+
+  it("GIVEN multi-node mode WHEN synthesized THEN var.run_id overrides the generated id", () => {
+    expect(multiNode.json.locals?.fleet_run_id).toBe('${var.run_id != "" ? var.run_id : terraform_data.fleet_run_id.output}');
+  });
+
+  it("GIVEN independent mode WHEN synthesized THEN there is no shared run id", () => {
+    expect(resourcesOf(independent.json, "terraform_data").fleet_run_id).toBeUndefined();
+    expect(independent.json.locals?.fleet_run_id).toBeUndefined();
+    expect(independent.fleet.runId).toBeUndefined();
+  });
+
+  it("GIVEN multi-node mode WHEN synthesized THEN a security group of the nodes admits TCP from its own members only", () => {
+    expect(resourceOf(multiNode.json, "aws_security_group", "fleet_nodes")).toMatchObject({
+      name: `${NAME}-nodes`,
+      vpc_id: "${data.aws_vpc.compute_default.id}",
+    });
+    const rule = resourceOf(multiNode.json, "aws_vpc_security_group_ingress_rule", "fleet_nodes");
+    expect(rule).toMatchObject({
+      security_group_id: "${aws_security_group.fleet_nodes.id}",
+      referenced_security_group_id: "${aws_security_group.fleet_nodes.id}",
+      ip_protocol: "tcp",
+      from_port: 0,
+      to_port: 65535,
+    });
+    expect(rule.description).toMatch(/torchrun rendezvous on 29600.*NCCL/);
+    expect(rule.cidr_ipv4).toBeUndefined();
+    expect(rule.cidr_ipv6).toBeUndefined();
+  });
+
+  it("GIVEN multi-node mode WHEN synthesized THEN no other ingress is added and the nodes carry both security groups", () => {
+    expect(Object.keys(resourcesOf(multiNode.json, "aws_vpc_security_group_ingress_rule"))).toEqual(["fleet_nodes"]);
+    expect(templateOf(multiNode.json).network_interfaces[0].security_groups).toEqual([
+      "${aws_security_group.compute.id}",
+      "${aws_security_group.fleet_nodes.id}",
+    ]);
+  });
+
+  it("GIVEN independent mode WHEN synthesized THEN no node-to-node security group exists", () => {
+    expect(resourcesOf(independent.json, "aws_security_group").fleet_nodes).toBeUndefined();
+    expect(resourcesOf(independent.json, "aws_vpc_security_group_ingress_rule")).toEqual({});
+  });
+
+  it("GIVEN a placement group WHEN synthesized THEN the group launches in a cluster placement group", () => {
+    expect(resourceOf(multiNode.json, "aws_placement_group", "fleet")).toMatchObject({ name: NAME, strategy: "cluster" });
+    expect(groupOf(multiNode.json).placement_group).toBe("${aws_placement_group.fleet.name}");
+  });
+
+  it("GIVEN multi-node without a placement group WHEN synthesized THEN there is none", () => {
+    expect(resourcesOf(customized.json, "aws_placement_group")).toEqual({});
+    expect(groupOf(customized.json).placement_group).toBeUndefined();
+  });
+
+  it("GIVEN multi-node mode with a placement group WHEN checked by the policy packs THEN nothing is reported", () => {
+    expect(violationsOf(multiNode.stack)).toEqual([]);
+  });
+
+  it("GIVEN independent mode WHEN checked by the policy packs THEN nothing is reported", () => {
+    expect(violationsOf(independent.stack)).toEqual([]);
+  });
+});

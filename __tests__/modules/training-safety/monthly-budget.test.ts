@@ -1,0 +1,58 @@
+/**
+ * training-safety at synth: the alerts topic and its key, the runtime guard (function, role, rules, invoke config),
+ * the idle-GPU and guard-error alarms, the budget, the dashboard, the outputs, and the wiring in every env stack.
+ * Property assertions on the synthesized JSON (module stacks with the policy packs; synthesis fails on a violation).
+ */
+import { describe, expect, it } from "vitest";
+import { resourceOf } from "../../support/synth";
+import { ENVIRONMENT, PREFIX, synthSafety } from "../../support/safety/stack";
+
+const TOPIC = "${aws_sns_topic.safety_alerts.arn}";
+const EMAILS = ["ml-ops@example.com", "oncall@example.com"];
+const BYO_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+/** Defaults: no fleet, no e-mails, a created key. */
+const defaults = synthSafety();
+/** Everything set the other way: fleet, e-mails, an existing key, stop, dry run, reserved concurrency. */
+const custom = synthSafety({
+  fleet: true,
+  defaults: { useSpot: false },
+  safety: {
+    alertEmails: EMAILS,
+    monthlyBudgetUsd: 250,
+    kmsKeyArn: BYO_KEY,
+    guard: { schedule: "cron(0 * * * ? *)", action: "stop", dryRun: true, reservedConcurrency: 2 },
+    idleGpu: { thresholdPercent: 10, minutes: 30, action: "stop" },
+    logRetentionDays: 14,
+  },
+});
+
+describe("training-safety: budget", () => {
+  it("GIVEN the config WHEN synthesized THEN a monthly COST budget of the amount filters on the env's cost allocation tag", () => {
+    expect(resourceOf(custom.json, "aws_budgets_budget", "safety_monthly")).toMatchObject({
+      name: `${PREFIX}-monthly`,
+      budget_type: "COST",
+      limit_amount: "250",
+      limit_unit: "USD",
+      time_unit: "MONTHLY",
+      cost_filter: [{ name: "TagKeyValue", values: [`user:Environment$${ENVIRONMENT}`] }],
+      depends_on: ["aws_sns_topic_policy.safety_alerts"],
+    });
+  });
+
+  it("GIVEN e-mails WHEN synthesized THEN 80% actual and 100% forecasted notify the topic and the e-mails", () => {
+    const common = { comparison_operator: "GREATER_THAN", threshold_type: "PERCENTAGE", subscriber_sns_topic_arns: [TOPIC], subscriber_email_addresses: EMAILS };
+    expect(resourceOf(custom.json, "aws_budgets_budget", "safety_monthly").notification).toEqual([
+      { ...common, threshold: 80, notification_type: "ACTUAL" },
+      { ...common, threshold: 100, notification_type: "FORECASTED" },
+    ]);
+  });
+
+  it("GIVEN no e-mails WHEN synthesized THEN the notifications go to the topic only", () => {
+    const notifications = resourceOf(defaults.json, "aws_budgets_budget", "safety_monthly").notification as Array<Record<string, unknown>>;
+    expect(notifications.map((n) => [n.subscriber_sns_topic_arns, n.subscriber_email_addresses])).toEqual([
+      [[TOPIC], undefined],
+      [[TOPIC], undefined],
+    ]);
+  });
+});

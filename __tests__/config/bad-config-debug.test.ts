@@ -7,38 +7,14 @@
  * which also proves that every problem of every file is listed at once, each once; the placeholder rows (warnings,
  * exit 0) share a second run.
  */
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { synthCommand } from "../support/synth-command";
+import { runMain, writeFiles } from "../support/config/bad-config-run";
 
-const PROJECT = join(__dirname, "..", "..");
-const SYNTH = synthCommand();
 const temp = mkdtempSync(join(tmpdir(), "gti-bad-config-"));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
-
-interface Run {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runMain(envs: string, extra: Record<string, string> = {}): Run {
-  const result = spawnSync(SYNTH.command, SYNTH.args, {
-    cwd: PROJECT,
-    encoding: "utf8",
-    env: { ...process.env, ...SYNTH.env, GTI_ENVS_DIR: envs, GTI_DEBUG: "", ...extra },
-    timeout: 60_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-function writeFiles(dir: string, files: Readonly<Record<string, string>>): void {
-  mkdirSync(dir, { recursive: true });
-  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
-}
 
 describe("bad input table: debugging", () => {
   it("GIVEN GTI_DEBUG=1 and a file that throws WHEN main.ts runs THEN the message comes with the stack trace", () => {

@@ -7,40 +7,15 @@
  * which also proves that every problem of every file is listed at once, each once; the placeholder rows (warnings,
  * exit 0) share a second run.
  */
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { synthCommand } from "../support/synth-command";
+import { env, type Row } from "../support/config/bad-config-rows";
+import { blockFor, expectNoStackTrace, runMain, writeFiles, type Run } from "../support/config/bad-config-run";
 
-const PROJECT = join(__dirname, "..", "..");
-const SYNTH = synthCommand();
 const temp = mkdtempSync(join(tmpdir(), "gti-bad-config-"));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
-
-/** What a row's message must say: the problem's head line (`file:line:col  field = value: rule`) and its fix. */
-interface Expected {
-  /** The file the problem is attributed to, e.g. `envs/_shared.ts`. */
-  readonly file: string;
-  /** The location and/or field part of the head line, e.g. /:2:15/ or /compute\.useSpot = "yes"/. */
-  readonly where: RegExp;
-  readonly rule: RegExp;
-  readonly fix: RegExp;
-}
-
-interface Row {
-  readonly id: string;
-  readonly description: string;
-  /** Files of the envs folder this row adds (name -> content). */
-  readonly files: Readonly<Record<string, string>>;
-  readonly expected: Expected;
-}
-
-/** A valid env (importing the folder's `_shared.ts`) with extra top-level fields written as TypeScript. */
-function env(name: string, fields = ""): string {
-  return `import { shared } from "./_shared";\n\nexport default {\n  ...shared,\n  name: "${name}",\n  region: "us-east-1",\n${fields}};\n`;
-}
 
 /** Placeholder rows: warnings (exit 0), in a run that also selects one stack while another env is broken. */
 const PLACEHOLDER_ROWS: readonly Row[] = [
@@ -75,48 +50,6 @@ const PLACEHOLDER_ROWS: readonly Row[] = [
     expected: { file: "envs/good.ts", where: /compute\.ssh\.allowedCidrs\[0\] = "203\.0\.113\.0\/24"/, rule: /documentation address range/, fix: /office or VPN ranges/ },
   },
 ];
-
-interface Run {
-  readonly status: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function runMain(envs: string, extra: Record<string, string> = {}): Run {
-  const result = spawnSync(SYNTH.command, SYNTH.args, {
-    cwd: PROJECT,
-    encoding: "utf8",
-    env: { ...process.env, ...SYNTH.env, GTI_ENVS_DIR: envs, GTI_DEBUG: "", ...extra },
-    timeout: 60_000,
-  });
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-/** The printed problems: a head line (two spaces, then the location) and its indented lines. */
-function problemBlocks(output: string): string[] {
-  return output.split(/\n(?=  \S)/).filter((block) => /^ {2}\S/.test(block) || /^\S+\.ts/.test(block.trim()));
-}
-
-function blockFor(output: string, expected: Expected): string | undefined {
-  return problemBlocks(output).find((block) => {
-    const head = block.split("\n")[0] ?? "";
-    return head.trimStart().startsWith(expected.file) && expected.where.test(head) && expected.rule.test(head);
-  });
-}
-
-const STACK_TRACE = [/^\s+at\s/m, /node:internal/, /TransformError/, /\.[cm]?js:\d+:\d+/];
-
-function expectNoStackTrace(run: Run): void {
-  for (const pattern of STACK_TRACE) {
-    expect(run.stderr, `stderr matches ${pattern}`).not.toMatch(pattern);
-    expect(run.stdout, `stdout matches ${pattern}`).not.toMatch(pattern);
-  }
-}
-
-function writeFiles(dir: string, files: Readonly<Record<string, string>>): void {
-  mkdirSync(dir, { recursive: true });
-  for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
-}
 
 describe("bad input table: placeholders warn, one selected stack is synthesized while another env is broken", () => {
   const root = join(temp, "placeholders");

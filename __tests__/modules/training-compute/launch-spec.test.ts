@@ -101,7 +101,7 @@ describe("training-compute in the environment stacks", () => {
   });
 
   it("GIVEN an env tag key with a space past the schema WHEN synthesized THEN a GtiError explains instance metadata tags refuse it", () => {
-    // The schema refuses such a key first (__tests__/config/config.test.ts); the stack keeps its own check for configs built in code.
+    // The schema refuses such a key first (__tests__/config/rules.test.ts); the stack keeps its own check for configs built in code.
     const config = { ...configWith({}), tags: { "cost center": "ml" } };
     expect(() => synthEnvironment(config)).toThrow(GtiError);
     expect(() => synthEnvironment(config)).toThrow(/tag key "cost center" cannot be read from instance metadata/);

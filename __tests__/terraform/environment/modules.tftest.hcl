@@ -12,7 +12,7 @@
 # known after apply: a mock with plan-time values generates them again at apply, which Terraform rejects as an
 # inconsistent plan). Teardown destroys the instance and refuses the protected buckets, as terraform.test.ts expects.
 # (auto_shutdown=false leaving only the SNS action on the alarms is the other branch of the same conditional, asserted
-# at synth in __tests__/modules/training-safety/training-safety.test.ts and __tests__/modules/training-safety/stalled-run-alarms.test.ts.)
+# at synth in __tests__/modules/training-safety/alarms.test.ts and __tests__/modules/training-safety/stalled-run-alarms.test.ts.)
 
 mock_provider "aws" {
   source = "./tests/mocks"

@@ -3,62 +3,18 @@
  * against aws-sdk-client-mock (no network, no credentials): max-runtime runs, auto scaling group members, and the EC2
  * spot interruption / rebalance events.
  */
-import { AutoScalingClient, TerminateInstanceInAutoScalingGroupCommand } from "@aws-sdk/client-auto-scaling";
-import { EC2Client, StopInstancesCommand, TerminateInstancesCommand } from "@aws-sdk/client-ec2";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { mockClient } from "aws-sdk-client-mock";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DEFAULT_MAX_RUNTIME_TAG, GuardConfigError, loadConfig } from "../../../../modules/training-safety/runtime-guard/config";
 import { runtimeGuardEnvironment } from "../../../../modules/training-safety/runtime-guard/deployment";
-import { createHandler, type HandlerOptions } from "../../../../modules/training-safety/runtime-guard/guard";
-import { createLogger } from "../../../../modules/training-safety/runtime-guard/log";
+import {
+  ENV,
+  ec2Mock,
+  handlerWith,
+  resetGuardMocks,
+  snsMock,
+} from "../../../support/safety/guard-handler";
 
-// The SDK warns once per process on Node < 22 (tests run on 20, the Lambda on 22): noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
-
-const ec2 = new EC2Client({ region: "eu-west-1" });
-const sns = new SNSClient({ region: "eu-west-1" });
-const autoScaling = new AutoScalingClient({ region: "eu-west-1" });
-const ec2Mock = mockClient(ec2);
-const snsMock = mockClient(sns);
-const autoScalingMock = mockClient(autoScaling);
-
-const NOW = new Date("2026-05-04T12:00:00.000Z");
-const ENV = {
-  PROJECT: "gti",
-  ENVIRONMENT: "dev",
-  TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:gti-dev-alerts",
-  ACTION: "terminate",
-  DRY_RUN: "false",
-};
-
-function handlerWith(env: Record<string, string | undefined> = {}, extra: Partial<HandlerOptions> = {}) {
-  const lines: string[] = [];
-  const handler = createHandler({
-    env: { ...ENV, ...env },
-    ec2,
-    sns,
-    autoScaling,
-    now: () => NOW,
-    logger: createLogger((line) => lines.push(line)),
-    ...extra,
-  });
-  return { handler, lines };
-}
-
-beforeEach(() => {
-  ec2Mock.reset();
-  snsMock.reset();
-  autoScalingMock.reset();
-  autoScalingMock.on(TerminateInstanceInAutoScalingGroupCommand).resolves({ Activity: { ActivityId: "act-1", AutoScalingGroupName: "gti-dev-fleet", Cause: "", StartTime: NOW, StatusCode: "InProgress" } });
-  ec2Mock.on(TerminateInstancesCommand).callsFake((input: { InstanceIds: string[] }) => ({
-    TerminatingInstances: input.InstanceIds.map((InstanceId) => ({ InstanceId, PreviousState: { Name: "running" }, CurrentState: { Name: "shutting-down" } })),
-  }));
-  ec2Mock.on(StopInstancesCommand).callsFake((input: { InstanceIds: string[] }) => ({
-    StoppingInstances: input.InstanceIds.map((InstanceId) => ({ InstanceId, PreviousState: { Name: "running" }, CurrentState: { Name: "stopping" } })),
-  }));
-  snsMock.on(PublishCommand).resolves({ MessageId: "msg-1" });
-});
+beforeEach(resetGuardMocks);
 
 describe("configuration (environment variables)", () => {
   it("GIVEN the required variables WHEN loaded THEN MAX_RUNTIME_TAG defaults to MaxRuntimeHours", () => {

@@ -3,110 +3,30 @@
  * against aws-sdk-client-mock (no network, no credentials): max-runtime runs, auto scaling group members, and the EC2
  * spot interruption / rebalance events.
  */
-import { AutoScalingClient, TerminateInstanceInAutoScalingGroupCommand } from "@aws-sdk/client-auto-scaling";
 import {
   DescribeInstancesCommand,
-  type DescribeInstancesCommandOutput,
-  EC2Client,
   type Instance,
   StopInstancesCommand,
   TerminateInstancesCommand,
 } from "@aws-sdk/client-ec2";
-import { PublishCommand, SNSClient } from "@aws-sdk/client-sns";
-import { mockClient } from "aws-sdk-client-mock";
+import { PublishCommand } from "@aws-sdk/client-sns";
 import { beforeEach, describe, expect, it } from "vitest";
-import { createHandler, GuardNotificationError, type HandlerOptions, instanceFilters } from "../../../../modules/training-safety/runtime-guard/guard";
-import { createLogger } from "../../../../modules/training-safety/runtime-guard/log";
-import type { GuardSummary } from "../../../../modules/training-safety/runtime-guard/summary";
+import { GuardNotificationError, instanceFilters } from "../../../../modules/training-safety/runtime-guard/guard";
+import {
+  ENV,
+  ec2Lists,
+  ec2Mock,
+  handlerWith,
+  instance,
+  outcomeOf,
+  page,
+  published,
+  resetGuardMocks,
+  run,
+  snsMock,
+} from "../../../support/safety/guard-handler";
 
-// The SDK warns once per process on Node < 22 (tests run on 20, the Lambda on 22): noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
-
-const ec2 = new EC2Client({ region: "eu-west-1" });
-const sns = new SNSClient({ region: "eu-west-1" });
-const autoScaling = new AutoScalingClient({ region: "eu-west-1" });
-const ec2Mock = mockClient(ec2);
-const snsMock = mockClient(sns);
-const autoScalingMock = mockClient(autoScaling);
-
-const NOW = new Date("2026-05-04T12:00:00.000Z");
-const HOUR = 3_600_000;
-const ENV = {
-  PROJECT: "gti",
-  ENVIRONMENT: "dev",
-  TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:gti-dev-alerts",
-  ACTION: "terminate",
-  DRY_RUN: "false",
-};
-
-/** A running instance of env gti/dev launched `hoursAgo` ago, with `extraTags` (default: a 12 h limit). */
-function instance(id: string, hoursAgo: number, extraTags: Record<string, string> = { MaxRuntimeHours: "12" }, type = "g5.xlarge"): Instance {
-  return {
-    InstanceId: id,
-    InstanceType: type as Instance["InstanceType"],
-    LaunchTime: new Date(NOW.getTime() - hoursAgo * HOUR),
-    State: { Name: "running" },
-    Tags: Object.entries({ Project: "gti", Environment: "dev", ...extraTags }).map(([Key, Value]) => ({ Key, Value })),
-  };
-}
-
-function page(instances: Instance[], nextToken?: string): DescribeInstancesCommandOutput {
-  return { $metadata: {}, Reservations: [{ Instances: instances }], ...(nextToken ? { NextToken: nextToken } : {}) };
-}
-
-/** EC2 lists `instances` (one page); terminate/stop succeed and report the new state. */
-function ec2Lists(...instances: Instance[]): void {
-  ec2Mock.on(DescribeInstancesCommand).resolves(page(instances));
-}
-
-interface Run {
-  readonly summary: GuardSummary;
-  readonly logs: Array<Record<string, unknown>>;
-}
-
-function handlerWith(env: Record<string, string | undefined> = {}, extra: Partial<HandlerOptions> = {}) {
-  const lines: string[] = [];
-  const handler = createHandler({
-    env: { ...ENV, ...env },
-    ec2,
-    sns,
-    autoScaling,
-    now: () => NOW,
-    logger: createLogger((line) => lines.push(line)),
-    ...extra,
-  });
-  return { handler, lines };
-}
-
-async function run(env: Record<string, string | undefined> = {}, extra: Partial<HandlerOptions> = {}, event: unknown = {}): Promise<Run> {
-  const { handler, lines } = handlerWith(env, extra);
-  const summary = await handler(event, { awsRequestId: "req-1" });
-  return { summary, logs: lines.map((line) => JSON.parse(line) as Record<string, unknown>) };
-}
-
-function published(): { Subject?: string; Message?: string; TopicArn?: string } {
-  const calls = snsMock.commandCalls(PublishCommand);
-  expect(calls).toHaveLength(1);
-  return calls[0]!.args[0].input;
-}
-
-function outcomeOf(summary: GuardSummary, id: string): string | undefined {
-  return summary.instances.find((i) => i.instanceId === id)?.outcome;
-}
-
-beforeEach(() => {
-  ec2Mock.reset();
-  snsMock.reset();
-  autoScalingMock.reset();
-  autoScalingMock.on(TerminateInstanceInAutoScalingGroupCommand).resolves({ Activity: { ActivityId: "act-1", AutoScalingGroupName: "gti-dev-fleet", Cause: "", StartTime: NOW, StatusCode: "InProgress" } });
-  ec2Mock.on(TerminateInstancesCommand).callsFake((input: { InstanceIds: string[] }) => ({
-    TerminatingInstances: input.InstanceIds.map((InstanceId) => ({ InstanceId, PreviousState: { Name: "running" }, CurrentState: { Name: "shutting-down" } })),
-  }));
-  ec2Mock.on(StopInstancesCommand).callsFake((input: { InstanceIds: string[] }) => ({
-    StoppingInstances: input.InstanceIds.map((InstanceId) => ({ InstanceId, PreviousState: { Name: "running" }, CurrentState: { Name: "stopping" } })),
-  }));
-  snsMock.on(PublishCommand).resolves({ MessageId: "msg-1" });
-});
+beforeEach(resetGuardMocks);
 
 describe("runtime guard handler (aws-sdk-client-mock)", () => {
   it("GIVEN an instance over its limit WHEN the guard runs THEN it is terminated with a single-instance call", async () => {

@@ -7,29 +7,14 @@ import { describe, expect, it } from "vitest";
 import { policyReportOf } from "../../../src/policy";
 import { type SynthesizedStack, resourceOf } from "../../support/synth";
 import { realEnvironment } from "../../support/envs";
-import { ENVIRONMENT, FLEET_GROUP, PREFIX, synthSafety } from "../../support/safety/stack";
+import { ENVIRONMENT, FLEET_GROUP, PREFIX } from "../../support/safety/stack";
 import { synthEnvironment } from "../../support/stacks";
-
-const REGION = "${data.aws_region.current.name}";
-const TOPIC = "${aws_sns_topic.safety_alerts.arn}";
-const EMAILS = ["ml-ops@example.com", "oncall@example.com"];
-const BYO_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-
-/** Defaults: no fleet, no e-mails, a created key. */
-const defaults = synthSafety();
-/** Everything set the other way: fleet, e-mails, an existing key, stop, dry run, reserved concurrency. */
-const custom = synthSafety({
-  fleet: true,
-  defaults: { useSpot: false },
-  safety: {
-    alertEmails: EMAILS,
-    monthlyBudgetUsd: 250,
-    kmsKeyArn: BYO_KEY,
-    guard: { schedule: "cron(0 * * * ? *)", action: "stop", dryRun: true, reservedConcurrency: 2 },
-    idleGpu: { thresholdPercent: 10, minutes: 30, action: "stop" },
-    logRetentionDays: 14,
-  },
-});
+import {
+  REGION,
+  TOPIC,
+  custom,
+  defaults,
+} from "../../support/safety/synth-fixtures";
 
 function dashboardOf(json: SynthesizedStack): { widgets: Array<{ type: string; x: number; y: number; width: number; height: number; properties: Record<string, unknown> }> } {
   return JSON.parse(resourceOf(json, "aws_cloudwatch_dashboard", "safety").dashboard_body as string);

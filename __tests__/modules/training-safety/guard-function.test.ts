@@ -14,42 +14,19 @@ import { isStarResourceAction } from "../../../src/policy/rules/iam";
 import { type SynthesizedStack, resourceOf, resourcesOf } from "../../support/synth";
 import { type Statement, statementsOf } from "../../support/module-stack";
 import { ENVIRONMENT, FLEET_GROUP_ARN, PREFIX, PROJECT, synthSafety } from "../../support/safety/stack";
-
-const ACCOUNT = "${data.aws_caller_identity.current.account_id}";
-const REGION = "${data.aws_region.current.name}";
-const PARTITION = "${data.aws_partition.current.partition}";
-const TOPIC = "${aws_sns_topic.safety_alerts.arn}";
-const TOPIC_ARN_BUILT = `arn:${PARTITION}:sns:${REGION}:${ACCOUNT}:${PREFIX}-alerts`;
-const KEY = "${aws_kms_key.safety_alerts.arn}";
-const GUARD_ROLE = "${aws_iam_role.safety_guard.arn}";
-const EMAILS = ["ml-ops@example.com", "oncall@example.com"];
-const BYO_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-
-/** Defaults: no fleet, no e-mails, a created key. */
-const defaults = synthSafety();
-/** Everything set the other way: fleet, e-mails, an existing key, stop, dry run, reserved concurrency. */
-const custom = synthSafety({
-  fleet: true,
-  defaults: { useSpot: false },
-  safety: {
-    alertEmails: EMAILS,
-    monthlyBudgetUsd: 250,
-    kmsKeyArn: BYO_KEY,
-    guard: { schedule: "cron(0 * * * ? *)", action: "stop", dryRun: true, reservedConcurrency: 2 },
-    idleGpu: { thresholdPercent: 10, minutes: 30, action: "stop" },
-    logRetentionDays: 14,
-  },
-});
-
-function statement(json: SynthesizedStack, document: string, sid: string): Statement {
-  const found = statementsOf(json, document).find((s) => s.sid === sid);
-  if (!found) throw new Error(`no statement ${sid} in ${document}: ${statementsOf(json, document).map((s) => s.sid).join(", ")}`);
-  return found;
-}
-
-function conditionsOf(s: Statement): Record<string, string[]> {
-  return Object.fromEntries((s.condition ?? []).map((c) => [`${c.test} ${c.variable}`, c.values]));
-}
+import {
+  ACCOUNT,
+  GUARD_ROLE,
+  KEY,
+  PARTITION,
+  REGION,
+  TOPIC,
+  TOPIC_ARN_BUILT,
+  conditionsOf,
+  custom,
+  defaults,
+  statement,
+} from "../../support/safety/synth-fixtures";
 
 /** Every statement of the guard's inline policies, with the grant's name. */
 function guardStatements(json: SynthesizedStack): Array<Statement & { grant: string }> {

@@ -5,27 +5,13 @@
  */
 import { describe, expect, it } from "vitest";
 import { resourceOf } from "../../support/synth";
-import { ENVIRONMENT, PREFIX, synthSafety } from "../../support/safety/stack";
-
-const TOPIC = "${aws_sns_topic.safety_alerts.arn}";
-const EMAILS = ["ml-ops@example.com", "oncall@example.com"];
-const BYO_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-
-/** Defaults: no fleet, no e-mails, a created key. */
-const defaults = synthSafety();
-/** Everything set the other way: fleet, e-mails, an existing key, stop, dry run, reserved concurrency. */
-const custom = synthSafety({
-  fleet: true,
-  defaults: { useSpot: false },
-  safety: {
-    alertEmails: EMAILS,
-    monthlyBudgetUsd: 250,
-    kmsKeyArn: BYO_KEY,
-    guard: { schedule: "cron(0 * * * ? *)", action: "stop", dryRun: true, reservedConcurrency: 2 },
-    idleGpu: { thresholdPercent: 10, minutes: 30, action: "stop" },
-    logRetentionDays: 14,
-  },
-});
+import { ENVIRONMENT, PREFIX } from "../../support/safety/stack";
+import {
+  EMAILS,
+  TOPIC,
+  custom,
+  defaults,
+} from "../../support/safety/synth-fixtures";
 
 describe("training-safety: budget", () => {
   it("GIVEN the config WHEN synthesized THEN a monthly COST budget of the amount filters on the env's cost allocation tag", () => {

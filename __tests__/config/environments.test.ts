@@ -1,17 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, GtiError } from "../../src/errors";
+import { GtiError } from "../../src/errors";
 import { inputWith, parse, realEnvironment, realEnvironments } from "../support/envs";
-
-/** Runs `fn`, expecting a ConfigError, and returns it. */
-function configErrorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw new Error(`expected a ConfigError, got ${String(error)}`);
-  }
-  throw new Error("expected a ConfigError, but the configuration was accepted");
-}
+import { configErrorOf } from "../support/config/config-errors";
 
 describe("the environments in envs/", () => {
   it("GIVEN the env files WHEN loaded THEN there are training, dev and prod, sorted by name", async () => {

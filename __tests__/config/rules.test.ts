@@ -1,18 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { checkEnvironmentSet } from "../../src/config/load";
-import { ConfigError } from "../../src/errors";
 import { configWith, inputWith, parse } from "../support/envs";
-
-/** Runs `fn`, expecting a ConfigError, and returns it. */
-function configErrorOf(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw new Error(`expected a ConfigError, got ${String(error)}`);
-  }
-  throw new Error("expected a ConfigError, but the configuration was accepted");
-}
+import { configErrorOf } from "../support/config/config-errors";
 
 type Rule = readonly [description: string, overrides: Record<string, unknown>, field: string, rule: RegExp];
 

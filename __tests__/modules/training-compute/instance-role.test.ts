@@ -8,6 +8,7 @@ import { isStarResourceAction } from "../../../src/policy/rules/iam";
 import { type SynthesizedStack, resourceOf, resourcesOf } from "../../support/synth";
 import { type Statement, statementsOf } from "../../support/module-stack";
 import { ENVIRONMENT, PREFIX, PROJECT, synthCompute } from "../../support/compute/stack";
+import { defaults } from "../../support/compute/synth-fixtures";
 
 const ACCOUNT_INSTANCES =
   "arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:instance/*";
@@ -17,8 +18,6 @@ function statement(json: SynthesizedStack, document: string, sid: string): State
   if (!found) throw new Error(`no statement ${sid} in ${document}`);
   return found;
 }
-
-const defaults = synthCompute();
 
 describe("training-compute: the instance role", () => {
   const { json } = defaults;

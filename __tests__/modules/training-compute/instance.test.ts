@@ -7,13 +7,7 @@ import { describe, expect, it } from "vitest";
 import { DLAMI_PARAMETERS, INSTANCE_TAGS, dlamiParameterName } from "../../../modules/training-compute";
 import { type SynthesizedStack, dataOf, resourceOf, resourcesOf } from "../../support/synth";
 import { PREFIX, evaluatedUserData, localOf, synthCompute } from "../../support/compute/stack";
-
-const COUNT = "${var.create_instance ? 1 : 0}";
-function instanceOf(json: SynthesizedStack): Record<string, unknown> {
-  return resourceOf(json, "aws_instance", "compute_training");
-}
-
-const defaults = synthCompute();
+import { COUNT, defaults, instanceOf } from "../../support/compute/synth-fixtures";
 
 describe("training-compute: what exists only with create_instance", () => {
   it("GIVEN the module WHEN synthesized THEN the instance's count is var.create_instance ? 1 : 0", () => {

@@ -11,18 +11,12 @@ import {
   launchTemplateEbs,
 } from "../../../modules/training-compute";
 import { GtiError } from "../../../src/errors";
-import { type SynthesizedStack, resourceOf, synthJson } from "../../support/synth";
+import { resourceOf, synthJson } from "../../support/synth";
 import { configWith, realEnvironment } from "../../support/envs";
 import { moduleStack } from "../../support/module-stack";
 import { synthEnvironment } from "../../support/stacks";
-import { buildCompute, localOf, synthCompute } from "../../support/compute/stack";
-
-const COUNT = "${var.create_instance ? 1 : 0}";
-function instanceOf(json: SynthesizedStack): Record<string, unknown> {
-  return resourceOf(json, "aws_instance", "compute_training");
-}
-
-const defaults = synthCompute();
+import { buildCompute, localOf } from "../../support/compute/stack";
+import { COUNT, defaults, instanceOf } from "../../support/compute/synth-fixtures";
 
 describe("training-compute: the shared launch spec", () => {
   const spec = defaults.compute.launchSpec;

@@ -8,8 +8,7 @@ import { subnetCidrs } from "../../../modules/training-compute";
 import { dataOf, resourceOf, resourcesOf, synthJson } from "../../support/synth";
 import { moduleStack } from "../../support/module-stack";
 import { buildCompute, localOf, synthCompute } from "../../support/compute/stack";
-
-const defaults = synthCompute();
+import { defaults } from "../../support/compute/synth-fixtures";
 
 describe("training-compute: network", () => {
   it("GIVEN the default VPC WHEN synthesized THEN the security group lives in it and nothing network-wide is created", () => {

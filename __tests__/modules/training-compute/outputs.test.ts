@@ -6,8 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { outputsDeclaredUnder } from "../../support/module-stack";
 import { synthCompute, violationsOf } from "../../support/compute/stack";
-
-const defaults = synthCompute();
+import { defaults } from "../../support/compute/synth-fixtures";
 
 const COMPUTE_OUTPUTS = ["hf_token_secret_arn", "instance_id", "instance_public_ip", "instance_role_arn", "run_id", "ssh_command", "ssm_command"];
 

@@ -3,44 +3,26 @@
  * with its mode, runtime.env written, install.sh run), the encoding (YAML literal blocks with Terraform's template
  * sequences escaped, gz+b64 where text cannot go), and the 16 KB budget.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { RUNTIME_DIR, installedContent, renderEnvFile } from "../../../modules/training-compute";
 import { GtiError } from "../../../src/errors";
 import { cloudConfigOf, evaluatedUserData, fileBytes, runtimeBundleOf, runtimeEnvOf, runtimeObjectOf, synthCompute, unpackBundle } from "../../support/compute/stack";
+import {
+  hasPython,
+  pyYaml,
+  runtimeFilesOnDisk,
+  tempRuntime,
+  temps,
+  walkFiles,
+} from "../../support/compute/user-data-fixtures";
 
-const temps: string[] = [];
 afterEach(() => {
   for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-
-function tempRuntime(files: Record<string, string | Buffer>): string {
-  const dir = mkdtempSync(join(tmpdir(), "gti-runtime-"));
-  temps.push(dir);
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(join(dir, path, ".."), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-  return dir;
-}
-
-/** Every file under a folder, relative, sorted. */
-function walkFiles(root: string): string[] {
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
-  return walk(root)
-    .map((path) => relative(root, path).split("\\").join("/"))
-    .sort();
-}
-
-/** Every file under runtime/ except *.md, found independently of the module. */
-function runtimeFilesOnDisk(): string[] {
-  return walkFiles(RUNTIME_DIR).filter((path) => !path.endsWith(".md") && !path.includes("__pycache__/"));
-}
 
 /** The keys of the runtime's configuration table in runtime/README.md (its documented contract). */
 const RUNTIME_CONFIG_KEYS: string[] = (() => {
@@ -48,13 +30,6 @@ const RUNTIME_CONFIG_KEYS: string[] = (() => {
   const table = /^## Configuration[\s\S]*?\n\n(\|[\s\S]*?)\n\n/m.exec(readme)?.[1] ?? "";
   return [...table.matchAll(/`([A-Z_][A-Z0-9_]*)`/g)].map((m) => m[1] as string);
 })();
-
-const hasPython = spawnSync("python3", ["-c", "import yaml"]).status === 0;
-
-/** Parses YAML with PyYAML, cloud-init's own parser. */
-function pyYaml(text: string): unknown {
-  return JSON.parse(execFileSync("python3", ["-c", "import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))"], { input: text }).toString());
-}
 
 describe("training-compute user data: the runtime contract", () => {
   const { json } = synthCompute();

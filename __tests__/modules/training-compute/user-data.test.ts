@@ -3,11 +3,10 @@
  * with its mode, runtime.env written, install.sh run), the encoding (YAML literal blocks with Terraform's template
  * sequences escaped, gz+b64 where text cannot go), and the 16 KB budget.
  */
-import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, statSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
@@ -30,42 +29,18 @@ import {
   unescapeTemplate,
 } from "../../../modules/training-compute";
 import { evaluatedUserData, runtimeBundleOf, synthCompute, unpackBundle } from "../../support/compute/stack";
+import {
+  hasPython,
+  pyYaml,
+  runtimeFilesOnDisk,
+  tempRuntime,
+  temps,
+  walkFiles,
+} from "../../support/compute/user-data-fixtures";
 
-const temps: string[] = [];
 afterEach(() => {
   for (const dir of temps.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
-
-function tempRuntime(files: Record<string, string | Buffer>): string {
-  const dir = mkdtempSync(join(tmpdir(), "gti-runtime-"));
-  temps.push(dir);
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(join(dir, path, ".."), { recursive: true });
-    writeFileSync(join(dir, path), content);
-  }
-  return dir;
-}
-
-/** Every file under a folder, relative, sorted. */
-function walkFiles(root: string): string[] {
-  const walk = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
-  return walk(root)
-    .map((path) => relative(root, path).split("\\").join("/"))
-    .sort();
-}
-
-/** Every file under runtime/ except *.md, found independently of the module. */
-function runtimeFilesOnDisk(): string[] {
-  return walkFiles(RUNTIME_DIR).filter((path) => !path.endsWith(".md") && !path.includes("__pycache__/"));
-}
-
-const hasPython = spawnSync("python3", ["-c", "import yaml"]).status === 0;
-
-/** Parses YAML with PyYAML, cloud-init's own parser. */
-function pyYaml(text: string): unknown {
-  return JSON.parse(execFileSync("python3", ["-c", "import sys, json, yaml; print(json.dumps(yaml.safe_load(sys.stdin)))"], { input: text }).toString());
-}
 
 describe("training-compute user data: encoding", () => {
   const awkward = [

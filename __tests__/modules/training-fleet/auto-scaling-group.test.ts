@@ -6,29 +6,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { FLEET_GROUP_METRICS } from "../../../modules/training-fleet";
-import { type SynthesizedStack, dataOf, resourceOf, resourcesOf } from "../../support/synth";
-import { PREFIX } from "../../support/compute/stack";
-import { synthFleet } from "../../support/fleet/stack";
-
-const NAME = `${PREFIX}-fleet`;
-const SUBNET = "subnet-0123456789abcdef0";
-
-function groupOf(json: SynthesizedStack): Record<string, any> {
-  return resourceOf(json, "aws_autoscaling_group", "fleet") as Record<string, any>;
-}
-
-const independent = synthFleet();
-const multiNode = synthFleet({
-  fleet: { mode: "multi-node", placementGroup: true, subnetIds: [SUBNET], masterPort: 29600, rendezvousTimeoutSeconds: 900 },
-});
-const KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-/** Non-default settings, one synth for several tests (each asserts one of them). */
-const customized = synthFleet({
-  compute: {
-    compute: { ami: { id: "ami-0123456789abcdef0" }, rootVolumeKmsKeyArn: KEY, ssh: { keyPairName: "ops" }, network: { mode: "dedicated" } },
-  },
-  fleet: { mode: "multi-node", drainTimeoutSeconds: 900 },
-});
+import { dataOf, resourceOf, resourcesOf } from "../../support/synth";
+import { NAME, SUBNET, customized, groupOf, independent, multiNode } from "../../support/fleet/synth-fixtures";
 
 describe("training-fleet: the auto-scaling group", () => {
   const group = groupOf(independent.json);

@@ -6,41 +6,18 @@
  */
 import { describe, expect, it } from "vitest";
 import { METADATA_OPTIONS, USER_DATA_BUDGET_BYTES, launchTemplateEbs } from "../../../modules/training-compute";
-import { type SynthesizedStack, resourceOf } from "../../support/synth";
-import { PREFIX, localOf } from "../../support/compute/stack";
-import { TAGS, synthFleet } from "../../support/fleet/stack";
-
-const NAME = `${PREFIX}-fleet`;
-const SUBNET = "subnet-0123456789abcdef0";
-
-function groupOf(json: SynthesizedStack): Record<string, any> {
-  return resourceOf(json, "aws_autoscaling_group", "fleet") as Record<string, any>;
-}
-
-function templateOf(json: SynthesizedStack): Record<string, any> {
-  return resourceOf(json, "aws_launch_template", "fleet") as Record<string, any>;
-}
-
-function tagSpec(json: SynthesizedStack, type: "instance" | "volume"): Record<string, string> {
-  const spec = (templateOf(json).tag_specifications as { resource_type: string; tags: Record<string, string> }[]).find(
-    (s) => s.resource_type === type,
-  );
-  if (!spec) throw new Error(`no tag_specifications for ${type}`);
-  return spec.tags;
-}
-
-const independent = synthFleet();
-const multiNode = synthFleet({
-  fleet: { mode: "multi-node", placementGroup: true, subnetIds: [SUBNET], masterPort: 29600, rendezvousTimeoutSeconds: 900 },
-});
-const KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-/** Non-default settings, one synth for several tests (each asserts one of them). */
-const customized = synthFleet({
-  compute: {
-    compute: { ami: { id: "ami-0123456789abcdef0" }, rootVolumeKmsKeyArn: KEY, ssh: { keyPairName: "ops" }, network: { mode: "dedicated" } },
-  },
-  fleet: { mode: "multi-node", drainTimeoutSeconds: 900 },
-});
+import { localOf } from "../../support/compute/stack";
+import { TAGS } from "../../support/fleet/stack";
+import {
+  KEY,
+  NAME,
+  customized,
+  groupOf,
+  independent,
+  multiNode,
+  tagSpec,
+  templateOf,
+} from "../../support/fleet/synth-fixtures";
 
 describe("training-fleet: the launch template shares the launch spec", () => {
   const template = templateOf(independent.json);

@@ -5,33 +5,9 @@
  * the environment stacks' wiring. `__tests__/terraform/fleet*` prove the Terraform interface with real plans.
  */
 import { describe, expect, it } from "vitest";
-import { type SynthesizedStack, resourceOf, resourcesOf } from "../../support/synth";
-import { PREFIX, violationsOf } from "../../support/compute/stack";
-import { synthFleet } from "../../support/fleet/stack";
-
-const NAME = `${PREFIX}-fleet`;
-const SUBNET = "subnet-0123456789abcdef0";
-
-function groupOf(json: SynthesizedStack): Record<string, any> {
-  return resourceOf(json, "aws_autoscaling_group", "fleet") as Record<string, any>;
-}
-
-function templateOf(json: SynthesizedStack): Record<string, any> {
-  return resourceOf(json, "aws_launch_template", "fleet") as Record<string, any>;
-}
-
-const independent = synthFleet();
-const multiNode = synthFleet({
-  fleet: { mode: "multi-node", placementGroup: true, subnetIds: [SUBNET], masterPort: 29600, rendezvousTimeoutSeconds: 900 },
-});
-const KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-/** Non-default settings, one synth for several tests (each asserts one of them). */
-const customized = synthFleet({
-  compute: {
-    compute: { ami: { id: "ami-0123456789abcdef0" }, rootVolumeKmsKeyArn: KEY, ssh: { keyPairName: "ops" }, network: { mode: "dedicated" } },
-  },
-  fleet: { mode: "multi-node", drainTimeoutSeconds: 900 },
-});
+import { resourceOf, resourcesOf } from "../../support/synth";
+import { violationsOf } from "../../support/compute/stack";
+import { NAME, customized, groupOf, independent, multiNode, templateOf } from "../../support/fleet/synth-fixtures";
 
 describe("training-fleet: multi-node mode", () => {
   it("GIVEN multi-node mode WHEN synthesized THEN the run id is generated once, frozen, and regenerated when the fleet starts from zero", () => {

@@ -8,17 +8,10 @@ import { describe, expect, it } from "vitest";
 import { FLEET_DISCOVERY_ACTIONS, FLEET_LIFECYCLE_ACTIONS } from "../../../modules/training-fleet";
 import { isStarResourceAction } from "../../../src/policy/rules/iam";
 import { resourceOf } from "../../support/synth";
-import { PREFIX, buildCompute, runtimeEnvOf } from "../../support/compute/stack";
-import { synthFleet } from "../../support/fleet/stack";
+import { buildCompute, runtimeEnvOf } from "../../support/compute/stack";
 import { moduleStack, statementsOf } from "../../support/module-stack";
+import { NAME, independent, multiNode } from "../../support/fleet/synth-fixtures";
 
-const NAME = `${PREFIX}-fleet`;
-const SUBNET = "subnet-0123456789abcdef0";
-
-const independent = synthFleet();
-const multiNode = synthFleet({
-  fleet: { mode: "multi-node", placementGroup: true, subnetIds: [SUBNET], masterPort: 29600, rendezvousTimeoutSeconds: 900 },
-});
 describe("training-fleet: the runtime configuration", () => {
   it("GIVEN independent mode WHEN its runtime.env is written THEN it names the mode, the group, the hook and no run id", () => {
     const env = new Map(runtimeEnvOf(independent.json, "fleet_independent"));

@@ -7,32 +7,13 @@
 import { describe, expect, it } from "vitest";
 import { GtiError } from "../../../src/errors";
 import { FleetVariables } from "../../../src/fleet-variables";
-import { type SynthesizedStack, resourceOf } from "../../support/synth";
 import { realEnvironment } from "../../support/envs";
 import { ENVIRONMENT } from "../../support/compute/stack";
-import { buildFleet, synthFleet } from "../../support/fleet/stack";
+import { buildFleet } from "../../support/fleet/stack";
 import { moduleStack, outputsDeclaredUnder } from "../../support/module-stack";
 import { synthEnvironment } from "../../support/stacks";
+import { SUBNET, groupOf, independent, tagSpec } from "../../support/fleet/synth-fixtures";
 
-const SUBNET = "subnet-0123456789abcdef0";
-
-function groupOf(json: SynthesizedStack): Record<string, any> {
-  return resourceOf(json, "aws_autoscaling_group", "fleet") as Record<string, any>;
-}
-
-function templateOf(json: SynthesizedStack): Record<string, any> {
-  return resourceOf(json, "aws_launch_template", "fleet") as Record<string, any>;
-}
-
-function tagSpec(json: SynthesizedStack, type: "instance" | "volume"): Record<string, string> {
-  const spec = (templateOf(json).tag_specifications as { resource_type: string; tags: Record<string, string> }[]).find(
-    (s) => s.resource_type === type,
-  );
-  if (!spec) throw new Error(`no tag_specifications for ${type}`);
-  return spec.tags;
-}
-
-const independent = synthFleet();
 describe("training-fleet: outputs and refusals", () => {
   it("GIVEN the fleet WHEN synthesized THEN fleet_asg_name and fleet_launch_template_id are output, with descriptions", () => {
     expect(independent.json.output?.fleet_asg_name).toMatchObject({ value: "${aws_autoscaling_group.fleet.name}" });

@@ -1,28 +1,20 @@
 import { describe, expect, it } from "vitest";
-import {
-  GITHUB_ACTIONS_MAX_SESSION_SECONDS,
-  TrainingRegistry,
-  type TrainingRegistryProps,
-  githubSubjects,
-} from "../../../modules/training-registry";
+import { GITHUB_ACTIONS_MAX_SESSION_SECONDS, githubSubjects } from "../../../modules/training-registry";
 import { GtiError } from "../../../src/errors";
 import { resourceOf, resourcesOf } from "../../support/synth";
-import { type Statement, statementsOf, synthModule } from "../../support/module-stack";
+import { type Statement, statementsOf } from "../../support/module-stack";
+import {
+  EXISTING_PROVIDER,
+  LOGIN_TOKEN,
+  ONE_REPO,
+  PREFIX,
+  PUSH_AND_PULL,
+  REPO_ARN,
+  registry,
+} from "../../support/registry/synth-fixtures";
 
-const PREFIX = "acme-dev";
-const EXISTING_PROVIDER = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
-const REPO_ARN = "${aws_ecr_repository.registry_training.arn}";
 const PROVIDER_ARN = "${aws_iam_openid_connect_provider.registry_github.arn}";
 const AUD = { test: "StringEquals", variable: "token.actions.githubusercontent.com:aud", values: ["sts.amazonaws.com"] };
-const PULL = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"];
-const PUSH_AND_PULL = [...PULL, "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"];
-const LOGIN_TOKEN: Statement = { sid: "GetRegistryLoginToken", effect: "Allow", actions: ["ecr:GetAuthorizationToken"], resources: ["*"] };
-const ONE_REPO = { repositories: [{ repository: "acme/llm-training" }] };
-
-function registry(props: Partial<TrainingRegistryProps> = {}) {
-  return synthModule((stack) => new TrainingRegistry(stack, "Registry", { namePrefix: PREFIX, ...props }));
-}
-
 describe("training-registry GitHub Actions OIDC", () => {
   it("GIVEN no GitHub repositories WHEN synthesized THEN there is no OIDC provider, role or role policy", () => {
     const { json } = registry();

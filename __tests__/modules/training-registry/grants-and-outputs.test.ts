@@ -1,27 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { type EcrLifecyclePolicyDocument, TrainingRegistry, type TrainingRegistryProps } from "../../../modules/training-registry";
+import { TrainingRegistry } from "../../../modules/training-registry";
 import { applyPolicy, policyReportOf } from "../../../src/policy";
 import { resourceOf, resourcesOf } from "../../support/synth";
 import { configWith } from "../../support/envs";
 import { type Statement, outputsDeclaredUnder, statementsOf, synthModule, testRole } from "../../support/module-stack";
 import { synthEnvironment } from "../../support/stacks";
-
-const PREFIX = "acme-dev";
-const KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-const EXISTING_PROVIDER = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com";
-const REPO_ARN = "${aws_ecr_repository.registry_training.arn}";
-const PULL = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"];
-const PUSH_AND_PULL = [...PULL, "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"];
-const LOGIN_TOKEN: Statement = { sid: "GetRegistryLoginToken", effect: "Allow", actions: ["ecr:GetAuthorizationToken"], resources: ["*"] };
-const ONE_REPO = { repositories: [{ repository: "acme/llm-training" }] };
-
-function registry(props: Partial<TrainingRegistryProps> = {}) {
-  return synthModule((stack) => new TrainingRegistry(stack, "Registry", { namePrefix: PREFIX, ...props }));
-}
-
-function lifecyclePolicyOf(json: ReturnType<typeof registry>["json"]): EcrLifecyclePolicyDocument {
-  return JSON.parse(String(resourceOf(json, "aws_ecr_lifecycle_policy", "registry_training").policy)) as EcrLifecyclePolicyDocument;
-}
+import {
+  EXISTING_PROVIDER,
+  KEY,
+  LOGIN_TOKEN,
+  ONE_REPO,
+  PREFIX,
+  PULL,
+  PUSH_AND_PULL,
+  REPO_ARN,
+  lifecyclePolicyOf,
+  registry,
+} from "../../support/registry/synth-fixtures";
 
 describe("training-registry grants", () => {
   it("GIVEN grantPull WHEN synthesized THEN the role may get a login token and pull this repository only", () => {

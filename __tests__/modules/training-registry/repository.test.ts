@@ -1,17 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type EcrLifecyclePolicyDocument, TrainingRegistry, type TrainingRegistryProps } from "../../../modules/training-registry";
 import { resourceOf } from "../../support/synth";
-import { synthModule } from "../../support/module-stack";
-
-const PREFIX = "acme-dev";
-const KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-function registry(props: Partial<TrainingRegistryProps> = {}) {
-  return synthModule((stack) => new TrainingRegistry(stack, "Registry", { namePrefix: PREFIX, ...props }));
-}
-
-function lifecyclePolicyOf(json: ReturnType<typeof registry>["json"]): EcrLifecyclePolicyDocument {
-  return JSON.parse(String(resourceOf(json, "aws_ecr_lifecycle_policy", "registry_training").policy)) as EcrLifecyclePolicyDocument;
-}
+import { KEY, PREFIX, lifecyclePolicyOf, registry } from "../../support/registry/synth-fixtures";
 
 describe("training-registry ECR repository", () => {
   it("GIVEN no repository name WHEN synthesized THEN it is <prefix>-training", () => {

@@ -1,18 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { TrainingStorage, type TrainingStorageProps } from "../../../modules/training-storage";
 import { GtiError } from "../../../src/errors";
 import { dataOf, resourceOf, resourcesOf } from "../../support/synth";
-import { statementsOf, synthModule } from "../../support/module-stack";
-
-const PREFIX = "acme-dev";
-const ACCOUNT = "${data.aws_caller_identity.current.account_id}";
-const KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-const ALIAS = "arn:aws:kms:us-east-1:123456789012:alias/training";
-const BUCKETS = ["storage_data", "storage_outputs"] as const;
-
-function storage(props: Partial<TrainingStorageProps> = {}) {
-  return synthModule((stack) => new TrainingStorage(stack, "Storage", { namePrefix: PREFIX, ...props }));
-}
+import { statementsOf } from "../../support/module-stack";
+import { ACCOUNT, ALIAS, BUCKETS, KEY, PREFIX, storage } from "../../support/storage/synth-fixtures";
 
 describe("training-storage bucket names", () => {
   it("GIVEN no data bucket name WHEN synthesized THEN it is <prefix>-data-<account id>", () => {

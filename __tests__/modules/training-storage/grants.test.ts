@@ -3,12 +3,8 @@ import { describe, expect, it } from "vitest";
 import { TrainingStorage, type TrainingStorageProps } from "../../../modules/training-storage";
 import { resourceOf, resourcesOf } from "../../support/synth";
 import { type Statement, statementsOf, synthModule, testRole } from "../../support/module-stack";
+import { ALIAS, DATA_ARN, KEY, OUTPUTS_ARN, PREFIX } from "../../support/storage/synth-fixtures";
 
-const PREFIX = "acme-dev";
-const KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-const ALIAS = "arn:aws:kms:us-east-1:123456789012:alias/training";
-const DATA_ARN = "${aws_s3_bucket.storage_data.arn}";
-const OUTPUTS_ARN = "${aws_s3_bucket.storage_outputs.arn}";
 /** Storage plus a role (`aws_iam_role.compute_instance`) that receives grants. */
 function granted(grant: (storage: TrainingStorage, stack: TerraformStack) => void, props: Partial<TrainingStorageProps> = {}) {
   return synthModule((stack) => {

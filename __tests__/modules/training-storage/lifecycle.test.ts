@@ -1,18 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_STORAGE_LIFECYCLE, TrainingStorage, type TrainingStorageProps } from "../../../modules/training-storage";
+import { DEFAULT_STORAGE_LIFECYCLE } from "../../../modules/training-storage";
 import { resourceOf } from "../../support/synth";
-import { synthModule } from "../../support/module-stack";
-
-const PREFIX = "acme-dev";
-const BUCKETS = ["storage_data", "storage_outputs"] as const;
-
-function storage(props: Partial<TrainingStorageProps> = {}) {
-  return synthModule((stack) => new TrainingStorage(stack, "Storage", { namePrefix: PREFIX, ...props }));
-}
-
-function rulesOf(json: ReturnType<typeof storage>["json"], bucket: (typeof BUCKETS)[number]) {
-  return resourceOf(json, "aws_s3_bucket_lifecycle_configuration", bucket).rule as Record<string, unknown>[];
-}
+import { BUCKETS, rulesOf, storage } from "../../support/storage/synth-fixtures";
 
 describe("training-storage lifecycle", () => {
   const housekeeping = (noncurrentDays: number, abortDays: number) => [

@@ -10,19 +10,12 @@ import {
   RUN_MARKERS,
   SUCCESS_MARKER,
   TrainingStorage,
-  type TrainingStorageProps,
   markerKey,
   runPrefix,
 } from "../../../modules/training-storage";
 import { GtiError } from "../../../src/errors";
 import { outputsDeclaredUnder, synthModule } from "../../support/module-stack";
-
-const PREFIX = "acme-dev";
-const DATA_ARN = "${aws_s3_bucket.storage_data.arn}";
-const OUTPUTS_ARN = "${aws_s3_bucket.storage_outputs.arn}";
-function storage(props: Partial<TrainingStorageProps> = {}) {
-  return synthModule((stack) => new TrainingStorage(stack, "Storage", { namePrefix: PREFIX, ...props }));
-}
+import { DATA_ARN, OUTPUTS_ARN, PREFIX, storage } from "../../support/storage/synth-fixtures";
 
 describe("training-storage outputs", () => {
   it("GIVEN the module WHEN synthesized THEN it outputs both bucket names and ARNs, each described", () => {

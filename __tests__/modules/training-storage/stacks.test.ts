@@ -1,24 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { TrainingStorage, type TrainingStorageProps } from "../../../modules/training-storage";
+import { TrainingStorage } from "../../../modules/training-storage";
 import { applyPolicy, policyReportOf } from "../../../src/policy";
 import { resourceOf, resourcesOf } from "../../support/synth";
 import { configWith } from "../../support/envs";
 import { synthModule, testRole } from "../../support/module-stack";
 import { synthEnvironment } from "../../support/stacks";
-
-const PREFIX = "acme-dev";
-const ACCOUNT = "${data.aws_caller_identity.current.account_id}";
-const KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-const ALIAS = "arn:aws:kms:us-east-1:123456789012:alias/training";
-const BUCKETS = ["storage_data", "storage_outputs"] as const;
-
-function storage(props: Partial<TrainingStorageProps> = {}) {
-  return synthModule((stack) => new TrainingStorage(stack, "Storage", { namePrefix: PREFIX, ...props }));
-}
-
-function rulesOf(json: ReturnType<typeof storage>["json"], bucket: (typeof BUCKETS)[number]) {
-  return resourceOf(json, "aws_s3_bucket_lifecycle_configuration", bucket).rule as Record<string, unknown>[];
-}
+import { ACCOUNT, ALIAS, BUCKETS, KEY, PREFIX, rulesOf } from "../../support/storage/synth-fixtures";
 
 describe("training-storage in the environment stacks", () => {
   it("GIVEN an env WHEN synthesized THEN the buckets are named <project>-<env>-<purpose>-<account id>", () => {

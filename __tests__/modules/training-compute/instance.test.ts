@@ -1,7 +1,6 @@
 /**
- * training-compute at synth: the instance and everything that exists only with it (count from var.create_instance),
- * the spot dynamic block, the AMI, IMDSv2, the root volume, the run id, the role and its policies, the network, the
- * security group, the outputs, the shared launch spec, and the environment stacks' wiring.
+ * Tests of training-compute: what exists only with create_instance; training-compute: the spot market options (a
+ * dynamic block); training-compute: the instance; training-compute: the run id.
  */
 import { describe, expect, it } from "vitest";
 import { DLAMI_PARAMETERS, INSTANCE_TAGS, dlamiParameterName } from "../../../modules/training-compute";

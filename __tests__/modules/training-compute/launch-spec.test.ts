@@ -1,8 +1,4 @@
-/**
- * training-compute at synth: the instance and everything that exists only with it (count from var.create_instance),
- * the spot dynamic block, the AMI, IMDSv2, the root volume, the run id, the role and its policies, the network, the
- * security group, the outputs, the shared launch spec, and the environment stacks' wiring.
- */
+/** Tests of training-compute: the shared launch spec; training-compute in the environment stacks. */
 import { describe, expect, it } from "vitest";
 import {
   DLAMI_PARAMETERS,

@@ -1,8 +1,6 @@
 /**
- * training-fleet at synth: the launch template built from the compute module's launch spec, the auto-scaling group
- * (mixed instances, spot mix, refresh, metrics, capacity waiting), the drain hook, the multi-node pieces (shared run id,
- * node-to-node security group, placement group), the nodes' permissions, the runtime configuration, the outputs, and
- * the environment stacks' wiring. `__tests__/terraform/fleet*` prove the Terraform interface with real plans.
+ * Tests of training-fleet: the launch template shares the launch spec; training-fleet: tags of the nodes and their
+ * volumes.
  */
 import { describe, expect, it } from "vitest";
 import { METADATA_OPTIONS, USER_DATA_BUDGET_BYTES, launchTemplateEbs } from "../../../modules/training-compute";

@@ -1,9 +1,4 @@
-/**
- * training-fleet at synth: the launch template built from the compute module's launch spec, the auto-scaling group
- * (mixed instances, spot mix, refresh, metrics, capacity waiting), the drain hook, the multi-node pieces (shared run id,
- * node-to-node security group, placement group), the nodes' permissions, the runtime configuration, the outputs, and
- * the environment stacks' wiring. `__tests__/terraform/fleet*` prove the Terraform interface with real plans.
- */
+/** Tests of training-fleet: the runtime configuration; training-fleet: permissions of the nodes. */
 import { describe, expect, it } from "vitest";
 import { FLEET_DISCOVERY_ACTIONS, FLEET_LIFECYCLE_ACTIONS } from "../../../modules/training-fleet";
 import { isStarResourceAction } from "../../../src/policy/rules/iam";

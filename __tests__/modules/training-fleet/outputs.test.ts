@@ -1,9 +1,4 @@
-/**
- * training-fleet at synth: the launch template built from the compute module's launch spec, the auto-scaling group
- * (mixed instances, spot mix, refresh, metrics, capacity waiting), the drain hook, the multi-node pieces (shared run id,
- * node-to-node security group, placement group), the nodes' permissions, the runtime configuration, the outputs, and
- * the environment stacks' wiring. `__tests__/terraform/fleet*` prove the Terraform interface with real plans.
- */
+/** Tests of training-fleet: outputs and refusals; training-fleet in the environment stacks. */
 import { describe, expect, it } from "vitest";
 import { GtiError } from "../../../src/errors";
 import { FleetVariables } from "../../../src/fleet-variables";

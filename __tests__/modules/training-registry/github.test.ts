@@ -1,3 +1,4 @@
+/** Tests of training-registry GitHub Actions OIDC. */
 import { describe, expect, it } from "vitest";
 import { GITHUB_ACTIONS_MAX_SESSION_SECONDS, githubSubjects } from "../../../modules/training-registry";
 import { GtiError } from "../../../src/errors";

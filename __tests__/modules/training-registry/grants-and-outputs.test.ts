@@ -1,3 +1,7 @@
+/**
+ * Tests of training-registry grants; training-registry outputs; training-registry in the environment stacks;
+ * training-registry and the policy packs.
+ */
 import { describe, expect, it } from "vitest";
 import { TrainingRegistry } from "../../../modules/training-registry";
 import { applyPolicy, policyReportOf } from "../../../src/policy";

@@ -1,3 +1,4 @@
+/** Tests of training-registry ECR repository; training-registry lifecycle policy. */
 import { describe, expect, it } from "vitest";
 import { resourceOf } from "../../support/synth";
 import { KEY, PREFIX, lifecyclePolicyOf, registry } from "../../support/registry/synth-fixtures";

@@ -1,8 +1,4 @@
-/**
- * training-safety at synth: the alerts topic and its key, the runtime guard (function, role, rules, invoke config),
- * the idle-GPU and guard-error alarms, the budget, the dashboard, the outputs, and the wiring in every env stack.
- * Property assertions on the synthesized JSON (module stacks with the policy packs; synthesis fails on a violation).
- */
+/** Tests of training-safety: dashboard and outputs; training-safety in the environment stacks. */
 import { describe, expect, it } from "vitest";
 import { policyReportOf } from "../../../src/policy";
 import { type SynthesizedStack, resourceOf } from "../../support/synth";

@@ -1,7 +1,6 @@
 /**
- * training-safety at synth: the alerts topic and its key, the runtime guard (function, role, rules, invoke config),
- * the idle-GPU and guard-error alarms, the budget, the dashboard, the outputs, and the wiring in every env stack.
- * Property assertions on the synthesized JSON (module stacks with the policy packs; synthesis fails on a violation).
+ * Tests of training-safety: the runtime guard function; training-safety: the guard's role (least privilege);
+ * training-safety: what invokes the guard.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";

@@ -1,3 +1,7 @@
+/**
+ * Tests of training-storage bucket names; training-storage encryption; training-storage hardening; training-storage
+ * access logging.
+ */
 import { describe, expect, it } from "vitest";
 import { GtiError } from "../../../src/errors";
 import { dataOf, resourceOf, resourcesOf } from "../../support/synth";

@@ -1,3 +1,4 @@
+/** Tests of training-storage grants. */
 import { TerraformCount, type TerraformStack } from "cdktf";
 import { describe, expect, it } from "vitest";
 import { TrainingStorage, type TrainingStorageProps } from "../../../modules/training-storage";

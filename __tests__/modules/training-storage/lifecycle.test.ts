@@ -1,3 +1,4 @@
+/** Tests of training-storage lifecycle. */
 import { describe, expect, it } from "vitest";
 import { DEFAULT_STORAGE_LIFECYCLE } from "../../../modules/training-storage";
 import { resourceOf } from "../../support/synth";

@@ -1,3 +1,4 @@
+/** Tests of training-storage outputs; the outputs bucket layout contract. */
 import { TerraformOutput } from "cdktf";
 import { describe, expect, it } from "vitest";
 import {

@@ -1,3 +1,4 @@
+/** Tests of training-storage in the environment stacks; training-storage and the policy packs. */
 import { describe, expect, it } from "vitest";
 import { TrainingStorage } from "../../../modules/training-storage";
 import { applyPolicy, policyReportOf } from "../../../src/policy";

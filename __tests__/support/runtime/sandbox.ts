@@ -7,60 +7,19 @@
  * `aws` stub reads and changes: see {@link AwsWorld}).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import { FakeImds, type FakeImdsOptions } from "./fake-imds";
+import { environOf, killWhere } from "./processes";
+import { DATA_BUCKET, ECR_URL, FAST_KNOBS, OUTPUTS_BUCKET, RUN_ID, RUNTIME_DIR, STUBBED_COMMANDS, STUBS_DIR } from "./sandbox-constants";
+import { SandboxFiles } from "./sandbox-files";
+import type { RunResult, Running } from "./sandbox-types";
 
-export const PROJECT_DIR = join(__dirname, "..", "..", "..");
-export const RUNTIME_DIR = join(PROJECT_DIR, "runtime");
-export const STUBS_DIR = join(__dirname, "stubs");
-/** Commands the runtime expects from the machine; each gets a recording stub on PATH. */
-export const STUBBED_COMMANDS = [
-  "aws", "docker", "nvidia-smi", "systemctl", "mdadm", "mkfs.ext4", "mount", "mountpoint", "lsblk", "blkid", "dpkg", "nvidia-ctk",
-  "iptables",
-] as const;
-
-export const OUTPUTS_BUCKET = "outputs-bucket";
-export const DATA_BUCKET = "data-bucket";
-export const RUN_ID = "run-test-1";
-export const INSTANCE_ID = "i-0123456789abcdef0";
-export const ECR_URL = "123456789012.dkr.ecr.us-east-1.amazonaws.com/gpu-training-infra-training-training";
-
-/** Fast timings for tests; every one of them has a production default asserted separately. */
-export const FAST_KNOBS: Record<string, string> = {
-  GTI_SPOT_POLL_SECONDS: "0.1",
-  GTI_CHECKPOINT_INTERVAL_SECONDS: "3600",
-  GTI_S3_RETRIES: "3",
-  GTI_S3_BACKOFF_SECONDS: "0.05",
-  GTI_NVME_WAIT_SECONDS: "0",
-  GTI_STOP_WAIT_SECONDS: "20",
-  GTI_FLEET_POLL_SECONDS: "0.1",
-  GTI_DEADLINE_MARGIN_SECONDS: "1",
-  GTI_MARKER_RESERVE_SECONDS: "1",
-  GTI_FINAL_SYNC_SECONDS: "5",
-  FAKE_STEP_SECONDS: "0.05",
-};
-
-export interface StubCall {
-  t: number;
-  cmd: string;
-  args: string[];
-  env: { AWS_REGION: string };
-}
-
-export interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
-export interface Running {
-  child: ChildProcess;
-  done: Promise<RunResult>;
-}
+// The entry point of the sandbox: what moved out stays importable from here.
+export { type AwsWorld, type FleetNode, fleetWorld } from "./aws-world";
+export { DATA_BUCKET, ECR_URL, FAST_KNOBS, INSTANCE_ID, OUTPUTS_BUCKET, PROJECT_DIR, RUN_ID, RUNTIME_DIR, STUBBED_COMMANDS, STUBS_DIR } from "./sandbox-constants";
+export type { Marker, RunResult, Running, StubCall } from "./sandbox-types";
 
 export interface SandboxOptions {
   /** runtime.env values on top of the defaults (a value of `undefined` removes the key). */
@@ -70,78 +29,7 @@ export interface SandboxOptions {
   peerOf?: Sandbox;
 }
 
-/** One instance of a fleet, for {@link fleetWorld}. */
-export interface FleetNode {
-  id: string;
-  ip: string;
-  /** EC2 LaunchTime, e.g. "2025-01-01T10:00:00+00:00". */
-  launched: string;
-  /** Its lifecycle state in the group ("InService", "Pending:Wait", ...); null: not a member of the group. */
-  state?: string | null;
-  /** EC2 state name. @default "running" */
-  ec2State?: string;
-}
-
-/** What the `aws` stub knows about EC2 Auto Scaling and EC2 (API shapes; stubs/fake-aws.cjs). */
-export interface AwsWorld {
-  groups: {
-    AutoScalingGroupName: string;
-    DesiredCapacity: number;
-    LifecycleHooks: string[];
-    Instances: { InstanceId: string; LifecycleState: string }[];
-  }[];
-  instances: {
-    InstanceId: string;
-    PrivateIpAddress: string;
-    LaunchTime: string;
-    State: { Name: string };
-    Tags: { Key: string; Value: string }[];
-  }[];
-}
-
-/** A group `asg` (termination hook `<asg>-drain`) of desired capacity `desired` with these instances. */
-export function fleetWorld(asg: string, desired: number, nodes: FleetNode[]): AwsWorld {
-  return {
-    groups: [
-      {
-        AutoScalingGroupName: asg,
-        DesiredCapacity: desired,
-        LifecycleHooks: [`${asg}-drain`],
-        Instances: nodes.filter((n) => n.state !== null).map((n) => ({ InstanceId: n.id, LifecycleState: n.state ?? "InService" })),
-      },
-    ],
-    instances: nodes.map((n) => ({
-      InstanceId: n.id,
-      PrivateIpAddress: n.ip,
-      LaunchTime: n.launched,
-      State: { Name: n.ec2State ?? "running" },
-      Tags: n.state === null ? [] : [{ Key: "aws:autoscaling:groupName", Value: asg }],
-    })),
-  };
-}
-
-export interface Marker {
-  status: string;
-  run_id: string;
-  run_id_source: string;
-  reason: string;
-  exit_code: number | null;
-  instance_id: string;
-  instance_type: string;
-  lifecycle: string;
-  mode: string;
-  image: string;
-  started_at: string;
-  ended_at: string;
-  resumed_from: string;
-  transfers: { what: string; attempts: number; ok: boolean }[];
-  failed: string[];
-  /** What the failed uploads left on the instance only (checkpoints/<name>, outputs/, logs/). */
-  not_uploaded: string[];
-  last_log_lines: string[];
-}
-
-export class Sandbox {
+export class Sandbox extends SandboxFiles {
   readonly root: string;
   readonly s3: string;
   readonly state: string;
@@ -156,6 +44,7 @@ export class Sandbox {
     readonly imds: FakeImds,
     peer?: Sandbox,
   ) {
+    super();
     this.root = join(dir, "root");
     this.s3 = peer?.s3 ?? join(dir, "s3");
     this.worldFile = peer?.worldFile ?? join(dir, "aws-world.json");
@@ -269,138 +158,6 @@ export class Sandbox {
     }
   }
 
-  /** Every stub call so far, optionally of one command. */
-  calls(cmd?: string): StubCall[] {
-    const file = join(this.state, "calls.jsonl");
-    if (!existsSync(file)) return [];
-    const all = readFileSync(file, "utf8")
-      .split("\n")
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as StubCall);
-    return cmd ? all.filter((c) => c.cmd === cmd) : all;
-  }
-
-  /** Calls of `cmd` whose joined args start with `prefix` (e.g. calls("aws", "ec2 terminate-instances")). */
-  callsOf(cmd: string, prefix: string): StubCall[] {
-    return this.calls(cmd).filter((c) => c.args.join(" ").startsWith(prefix));
-  }
-
-  /**
-   * Makes the next `times` calls matching `glob` (on "cmd args...") fail with `exitCode` (or "-" for only the delay),
-   * after `delaySeconds`. `times` "*" = always. `window` ([from, until] epoch ms): only calls starting then, and the
-   * delay "@end" lasts until the window's end (a call that hangs).
-   */
-  rule(glob: string, times: number | "*", exitCode: number | "-", delaySeconds: number | "@end" = 0, message = "simulated failure", window?: readonly [number, number]): void {
-    const file = join(this.state, "rules");
-    const previous = existsSync(file) ? readFileSync(file, "utf8") : "";
-    writeFileSync(file, `${previous}${glob}\t${times}\t${exitCode}\t${delaySeconds}\t${message}${window ? `\t${window[0]}-${window[1]}` : ""}\n`);
-  }
-
-  /** Writes a file under GTI_ROOT (path relative to it). */
-  write(path: string, content: string, mode?: number): string {
-    const full = join(this.root, path);
-    mkdirSync(join(full, ".."), { recursive: true });
-    writeFileSync(full, content, mode === undefined ? undefined : { mode });
-    return full;
-  }
-
-  /** The environment the (fake) training container got, as the docker stub recorded it (HF_TOKEN as its SHA-256). */
-  containerEnv(name = "gti-training"): Record<string, string> {
-    return Object.fromEntries(
-      readFileSync(join(this.state, "docker", `${name}.env`), "utf8")
-        .split("\n")
-        .filter(Boolean)
-        .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)]),
-    );
-  }
-
-  /** Replaces the AWS world (auto-scaling groups and instances) the `aws` stub answers from. */
-  setWorld(world: AwsWorld): void {
-    writeFileSync(this.worldFile, JSON.stringify(world, null, 2));
-  }
-
-  /** The AWS world as the stubs left it (e.g. after terminate-instance-in-auto-scaling-group). */
-  world(): AwsWorld {
-    return JSON.parse(readFileSync(this.worldFile, "utf8")) as AwsWorld;
-  }
-
-  /** A stub-state file that steers the stubs (e.g. "lsblk", "secret", "docker-runtimes"). */
-  stubState(name: string, content: string): void {
-    writeFileSync(join(this.state, name), content);
-  }
-
-  path(path: string): string {
-    return join(this.root, path);
-  }
-
-  /** Local (NVMe) directory of the run: checkpoints or outputs. */
-  runDir(kind: "checkpoints" | "outputs", runId = RUN_ID): string {
-    return this.path(`opt/dlami/nvme/training/runs/${runId}/${kind}`);
-  }
-
-  /** Path of an object in the fake S3. */
-  s3Path(key: string, bucket = OUTPUTS_BUCKET): string {
-    return join(this.s3, bucket, key);
-  }
-
-  s3Exists(key: string, bucket = OUTPUTS_BUCKET): boolean {
-    return existsSync(this.s3Path(key, bucket));
-  }
-
-  s3Read(key: string, bucket = OUTPUTS_BUCKET): string {
-    return readFileSync(this.s3Path(key, bucket), "utf8");
-  }
-
-  /** The markers present for a run (SUCCESS, FAILURE, INTERRUPTED). */
-  markers(runId = RUN_ID): string[] {
-    return ["SUCCESS", "FAILURE", "INTERRUPTED"].filter((m) => this.s3Exists(`runs/${runId}/${m}`));
-  }
-
-  /** The run's one marker, parsed; fails unless exactly one exists. */
-  marker(runId = RUN_ID): Marker {
-    const present = this.markers(runId);
-    if (present.length !== 1) throw new Error(`expected exactly one marker, found [${present.join(", ")}]`);
-    return JSON.parse(this.s3Read(`runs/${runId}/${present[0]}`)) as Marker;
-  }
-
-  /** Writes a marker as a previous attempt would have. */
-  putMarker(kind: string, runId = RUN_ID): void {
-    const full = this.s3Path(`runs/${runId}/${kind}`);
-    mkdirSync(join(full, ".."), { recursive: true });
-    writeFileSync(full, JSON.stringify({ status: kind, run_id: runId }));
-  }
-
-  /** Relative paths of all files under a directory, sorted (empty if it does not exist). */
-  static files(dir: string): string[] {
-    if (!existsSync(dir)) return [];
-    const out: string[] = [];
-    const walk = (d: string): void => {
-      for (const entry of readdirSync(d)) {
-        const full = join(d, entry);
-        if (statSync(full).isDirectory()) walk(full);
-        else out.push(relative(dir, full));
-      }
-    };
-    walk(dir);
-    return out.sort();
-  }
-
-  /**
-   * "Nothing lost": every local checkpoint (except in-progress tmp* entries) and output file is in S3 with the same
-   * content. Returns the differences (empty when nothing was lost).
-   */
-  lostFiles(runId = RUN_ID): string[] {
-    const lost: string[] = [];
-    for (const kind of ["checkpoints", "outputs"] as const) {
-      const local = this.runDir(kind, runId);
-      for (const file of Sandbox.files(local)) {
-        if (file.startsWith("tmp")) continue;
-        const key = `runs/${runId}/${kind}/${file}`;
-        if (!this.s3Exists(key) || !readFileSync(join(local, file)).equals(readFileSync(this.s3Path(key)))) lost.push(key);
-      }
-    }
-    return lost;
-  }
 
   /**
    * What systemd does at a unit's stop timeout: SIGKILL to every process of the unit's cgroup, here every process whose
@@ -409,14 +166,14 @@ export class Sandbox {
    */
   killUnit(running: Running): number {
     const marker = `GTI_TEST_UNIT=${this.dir}:`;
-    const own = (running.child.pid !== undefined && Sandbox.environOf(running.child.pid).find((e) => e.startsWith(marker))) || "";
-    return Sandbox.killWhere((environ) => own !== "" && environ.includes(own));
+    const own = (running.child.pid !== undefined && environOf(running.child.pid).find((e) => e.startsWith(marker))) || "";
+    return killWhere((environ) => own !== "" && environ.includes(own));
   }
 
   /** Sends `signal` to every process of the unit named at {@link start} (also after its main process is gone). */
   signalUnit(unit: string, signal: NodeJS.Signals = "SIGKILL"): number {
     const own = `GTI_TEST_UNIT=${this.dir}:${unit}`;
-    return Sandbox.killWhere((environ) => environ.includes(own), signal);
+    return killWhere((environ) => environ.includes(own), signal);
   }
 
   /**
@@ -426,7 +183,7 @@ export class Sandbox {
   killInstance(): number {
     let total = 0;
     for (let pass = 0; pass < 10; pass++) {
-      const killed = Sandbox.killWhere((environ) => this.ownProcess(environ));
+      const killed = killWhere((environ) => this.ownProcess(environ));
       if (killed === 0) break;
       total += killed;
     }
@@ -435,37 +192,11 @@ export class Sandbox {
 
   /** Signals the (fake) training container's processes (0: only counts them); returns how many. */
   signalContainer(signal: NodeJS.Signals | 0): number {
-    return Sandbox.killWhere((environ) => environ.includes(`HOME=${this.state}`), signal);
+    return killWhere((environ) => environ.includes(`HOME=${this.state}`), signal);
   }
 
   private ownProcess(environ: string[]): boolean {
     return environ.includes(`STUB_STATE=${this.state}`) || environ.includes(`HOME=${this.state}`) || environ.some((e) => e.startsWith(`GTI_TEST_UNIT=${this.dir}:`));
-  }
-
-  /** The NUL-separated environment of a process ([] when it is gone or not ours). */
-  private static environOf(pid: number): string[] {
-    try {
-      return readFileSync(`/proc/${pid}/environ`, "latin1").split("\0");
-    } catch {
-      return [];
-    }
-  }
-
-  /** Signals (SIGKILL) every process whose environment matches; returns how many. */
-  private static killWhere(match: (environ: string[]) => boolean, signal: NodeJS.Signals | 0 = "SIGKILL"): number {
-    let killed = 0;
-    for (const entry of readdirSync("/proc")) {
-      const pid = Number(entry);
-      if (!Number.isInteger(pid) || pid === process.pid) continue;
-      if (!match(Sandbox.environOf(pid))) continue;
-      try {
-        process.kill(pid, signal);
-        killed++;
-      } catch {
-        // gone meanwhile
-      }
-    }
-    return killed;
   }
 
   private killGroup(child: ChildProcess): void {

@@ -52,6 +52,20 @@ describe("a stop just as the container starts (the launcher holds the start lock
   }, 30_000);
 });
 
+describe("a stop before the attempt has begun (the launcher checks the marker)", () => {
+  it("GIVEN the launcher's marker check is under way WHEN systemd stops training THEN the stop is recorded and the attempt ends INTERRUPTED service_stopped, never FAILURE launcher_error nor without a marker (soak seed 765066615)", async () => {
+    sandbox = await Sandbox.create();
+    sandbox.rule("aws s3api list-objects-v2 *", 1, "-", 1); // the marker check takes 1 s
+    const launcher = sandbox.start("bin/gti-launcher", ["run"], { FAKE_STEPS: "1" });
+    await sandbox.waitFor("the marker check", () => sandbox.callsOf("aws", "s3api list-objects-v2").length > 0);
+    process.kill(launcher.child.pid ?? 0, "SIGTERM");
+    await launcher.done;
+    expect(sandbox.markers()).toEqual(["INTERRUPTED"]);
+    expect(sandbox.marker()).toMatchObject({ status: "INTERRUPTED", reason: "service_stopped" });
+    expect(sandbox.callsOf("docker", "run")).toEqual([]);
+  });
+});
+
 describe("a stop that arrives while the instance terminates itself", () => {
   it("GIVEN SUCCESS and the terminate call under way WHEN systemd stops training THEN the stop is refused (too late, logged), never recorded as requested after the decision (soak seed 213987204)", async () => {
     sandbox = await Sandbox.create();

@@ -60,7 +60,9 @@ export function startSharedProvider(binary: string, timeoutMs = START_TIMEOUT_MS
     'kill "$reader" 2>/dev/null',
     'exit "$code"',
   ].join("\n");
-  const shell = spawn("/bin/sh", ["-c", watchdog, binary], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, TF_LOG: "" } });
+  // GOGC=400: the provider holds its whole schema and answers every stack's schema request; collecting at 4x the live
+  // heap instead of 2x took its CPU over the four stacks' runs from 5.5 s to 4.4 s.
+  const shell = spawn("/bin/sh", ["-c", watchdog, binary], { stdio: ["pipe", "pipe", "pipe"], env: { ...process.env, TF_LOG: "", GOGC: "400" } });
   let output = "";
   let pid = 0;
   const exited = new Promise<void>((resolve) => shell.once("exit", () => resolve()));

@@ -111,6 +111,7 @@ export class Sandbox extends SandboxFiles {
       STUB_STATE: this.state,
       FAKE_S3: this.s3,
       FAKE_AWS_WORLD: this.worldFile,
+      FAKE_AWS_ENDPOINT: this.imds.endpoint,
       FAKE_TRAINER: join(STUBS_DIR, "fake-trainer.sh"),
       ...FAST_KNOBS,
       ...extra,

@@ -10,7 +10,7 @@
 # ({t, op, key, size, body: the content of LATEST.json and markers}).
 # "S3" is the directory $FAKE_S3 (s3://bucket/key = $FAKE_S3/bucket/key); `aws s3 sync/cp` really copy files, and
 # `s3api put-object --if-none-match '*'` is create-only. `aws autoscaling ...` and `aws ec2 describe-instances` act on
-# the fleet in $FAKE_AWS_WORLD (fake-aws.cjs). `aws sts assume-role` returns new keys on every call (AccessKeyId
+# the fleet in $FAKE_AWS_WORLD (fake-aws.cjs, run by the test process at $FAKE_AWS_ENDPOINT). `aws sts assume-role` returns new keys on every call (AccessKeyId
 # ASIA<role name>N, recorded in $STUB_STATE/sessions with its tags). `iptables -C/-I/-D` keep rules in $STUB_STATE/iptables.
 # It runs a few thousand times per test run, so it starts as few processes as it can: bash builtins and parameter
 # expansion where they do exactly what the external command did (cp, mv, cat of binary data and stat stay external).
@@ -191,6 +191,19 @@ assume_role() { # --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken
   printf 'ASIA%s%s\tsecret%s\ttoken%s\t%s\n' "${role##*/}" "$n" "$n" "$n" "$(date -u -d "+$duration seconds" +%FT%TZ)"
 }
 
+# fake_aws ARGS: the fleet's groups and instances: fake-aws.cjs, served by the test process one call at a time
+# ($FAKE_AWS_ENDPOINT: the answer is the CLI's stdout, or its stderr with HTTP status 200 + its exit code)
+fake_aws() {
+  local a args="" out status
+  for a in "$@"; do jstr "$a" && args+="${args:+,}$J"; done
+  jstr "${FAKE_AWS_WORLD:-$S/aws-world.json}"
+  out=$(curl -s -X POST --data-binary "{\"world\":$J,\"args\":[$args]}" -w '|%{http_code}' "$FAKE_AWS_ENDPOINT/gti-test/aws")
+  status=${out##*|} out=${out%|*}
+  if [ "$status" = 200 ]; then printf '%s' "$out" && return 0; fi
+  if [ "$status" -gt 200 ] 2>/dev/null; then printf '%s' "$out" >&2 && return $((status - 200)); fi
+  echo "stub aws: the test process did not answer ($FAKE_AWS_ENDPOINT)" >&2 && return 255
+}
+
 aws_main() {
   case "${1:-} ${2:-}" in
     "s3 sync") shift 2 && s3_sync "$@" ;;
@@ -198,8 +211,7 @@ aws_main() {
     "s3 rm") path "$3" && rm -f "$P" && journal rm "$P" && echo "delete: $3" ;;
     "s3api list-objects-v2") shift 2 && list_objects "$@" ;;
     "s3api put-object") shift 2 && put_object "$@" ;;
-    "autoscaling "* | "ec2 describe-instances") # the fleet's groups and instances: fake-aws.cjs, one call at a time
-      (flock 7 && node "${BASH_SOURCE[0]%/*}/fake-aws.cjs" "$@") 7>>"${FAKE_AWS_WORLD:-$S/aws-world.json}.lock" ;;
+    "autoscaling "* | "ec2 describe-instances") fake_aws "$@" ;;
     "ecr get-login-password") echo stub-ecr-password ;;
     "secretsmanager get-secret-value")
       if [ -f "$S/secret" ]; then cat "$S/secret" && echo; else

@@ -10,8 +10,9 @@
 # ({t, op, key, size, body: the content of LATEST.json and markers}).
 # "S3" is the directory $FAKE_S3 (s3://bucket/key = $FAKE_S3/bucket/key); `aws s3 sync/cp` really copy files, and
 # `s3api put-object --if-none-match '*'` is create-only. `aws autoscaling ...` and `aws ec2 describe-instances` act on
-# the fleet in $FAKE_AWS_WORLD (fake-aws.cjs, run by the test process at $FAKE_AWS_ENDPOINT). `aws sts assume-role` returns new keys on every call (AccessKeyId
-# ASIA<role name>N, recorded in $STUB_STATE/sessions with its tags). `iptables -C/-I/-D` keep rules in $STUB_STATE/iptables.
+# the fleet in $FAKE_AWS_WORLD (fake-aws.cjs, run by the test process at $FAKE_AWS_ENDPOINT). `aws sts assume-role`
+# returns new keys on every call (AccessKeyId ASIA<role name>N, recorded in $STUB_STATE/sessions with its tags).
+# `iptables -C/-I/-D` keep rules in $STUB_STATE/iptables.
 # It runs a few thousand times per test run, so it starts as few processes as it can: bash builtins and parameter
 # expansion where they do exactly what the external command did (cp, mv, cat of binary data and stat stay external).
 set -uo pipefail

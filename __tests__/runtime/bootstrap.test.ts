@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { DATA_BUCKET, ECR_URL, INSTANCE_ID, RUN_ID, type RunResult, Sandbox, type SandboxOptions } from "../support/runtime/sandbox";
+import { DATA_BUCKET, ECR_URL, INSTANCE_ID, RUN_ID, type RunResult, Sandbox, type SandboxOptions, stubScript } from "../support/runtime/sandbox";
 
 const EBS_ROOT = "/dev/nvme0n1 Amazon Elastic Block Store";
 const STORE_1 = "/dev/nvme1n1 Amazon EC2 NVMe Instance Storage";
@@ -23,7 +23,7 @@ async function instance(options: SandboxOptions & { devices?: string[]; agent?: 
   writeFileSync(join(s.s3, DATA_BUCKET, "data", "train.jsonl"), '{"text": "hello"}\n');
   writeFileSync(join(s.s3, DATA_BUCKET, "data", "shards", "0.jsonl"), '{"text": "world"}\n');
   if (options.agent !== false) {
-    s.write(CW_CTL, `#!/usr/bin/env bash\nSTUB_NAME=amazon-cloudwatch-agent-ctl exec bash '${join(__dirname, "..", "support", "runtime", "stubs", "stub.sh")}' "$@"\n`, 0o755);
+    s.write(CW_CTL, stubScript("amazon-cloudwatch-agent-ctl"), 0o755);
   }
   return s;
 }

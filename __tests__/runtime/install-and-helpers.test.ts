@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { stripShell } from "../../modules/training-compute/user-data";
 import { RUNTIME_TIMINGS } from "../../src/config/sections/compute";
-import { RUN_ID, RUNTIME_DIR, Sandbox, STUBS_DIR } from "../support/runtime/sandbox";
+import { bashSync, RUN_ID, RUNTIME_DIR, Sandbox, STUBS_DIR } from "../support/runtime/sandbox";
 
 let sandbox: Sandbox;
 
@@ -189,10 +189,7 @@ describe("production defaults", () => {
         GTI_CONTAINER_USER: undefined,
       },
     });
-    const result = spawnSync("bash", [join(RUNTIME_DIR, "bin", "training-status"), "--settings"], {
-      env: { PATH: process.env.PATH, GTI_ROOT: sandbox.root },
-      encoding: "utf8",
-    });
+    const result = bashSync([join(RUNTIME_DIR, "bin", "training-status"), "--settings"], { env: { PATH: process.env.PATH, GTI_ROOT: sandbox.root } });
     expect(result.status, result.stderr).toBe(0);
     expect(Object.fromEntries(result.stdout.trim().split("\n").map((l) => l.split(/=(.*)/s).slice(0, 2)))).toMatchObject({
       GTI_IMDS_ENDPOINT: "http://169.254.169.254",
@@ -267,7 +264,7 @@ describe("quality of runtime/", () => {
     // `declare -f` prints a function as bash parsed it (no comments, its own layout): each script's whole text as the
     // body of a function must print identically before and after stripShell.
     const printed = (text: string): string => {
-      const result = spawnSync("bash", ["-c", 'eval "gti_script() {\n$1\n}" && declare -f gti_script', "bash", text], { encoding: "utf8" });
+      const result = bashSync(["-c", 'eval "gti_script() {\n$1\n}" && declare -f gti_script', "bash", text]);
       expect(result.stderr).toBe("");
       return result.stdout;
     };

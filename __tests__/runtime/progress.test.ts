@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { emfProblems, series } from "../support/runtime/emf";
 import { firstAlarm } from "../support/safety/alarm-eval";
-import { INSTANCE_ID, RUN_ID, RUNTIME_DIR, type RunResult, Sandbox } from "../support/runtime/sandbox";
+import { INSTANCE_ID, RUN_ID, RUNTIME_DIR, type RunResult, realPython3, Sandbox } from "../support/runtime/sandbox";
 import { FAST_PROGRESS, PROGRESS_KEY, SCALE, stalledRunAlarm, stallSamples, metricsLog, records, s3Progress, uploads } from "../support/runtime/progress-fixtures";
 
 describe("progress: a trainer writing JSON lines", () => {
@@ -104,7 +104,7 @@ describe("progress: a trainer writing JSON lines", () => {
   });
 
   it("GIVEN the production defaults WHEN read THEN a poll every 10 s, metrics every 60 s, progress.json at most every 60 s, 30 stall minutes", () => {
-    const defaults = JSON.parse(execFileSync("python3", [join(RUNTIME_DIR, "lib", "progress.py"), "--defaults"], { encoding: "utf8" })) as Record<string, number>;
+    const defaults = JSON.parse(execFileSync(realPython3() ?? "python3", [join(RUNTIME_DIR, "lib", "progress.py"), "--defaults"], { encoding: "utf8" })) as Record<string, number>;
     expect(defaults).toMatchObject({
       GTI_PROGRESS_POLL_SECONDS: 10,
       GTI_PROGRESS_METRICS_SECONDS: 60,

@@ -10,6 +10,16 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+
+/** stubs/fake-aws.cjs: the `aws` stub's EC2 Auto Scaling and EC2 calls on a fleet's world file. */
+const { fakeAws } = createRequire(join(__dirname, "fake-imds.ts"))("./stubs/fake-aws.cjs") as {
+  fakeAws: (argv: string[], worldFile: string) => { code: number; stdout: string; stderr: string };
+};
+
+/** Where the `aws` stub's fleet calls go (see FakeImds.aws). */
+export const AWS_PATH = "/gti-test/aws";
 
 export interface FakeImdsOptions {
   instanceId?: string;
@@ -109,6 +119,7 @@ export class FakeImds {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
+    if (req.method === "POST" && req.url === AWS_PATH) return this.aws(req, res);
     const refused = () => this.faults.some((f) => f.mode === "401" && Date.now() < f.untilMs);
     const slow = this.faults.find((f) => f.mode === "slow" && Date.now() < f.untilMs);
     if (slow) {
@@ -116,6 +127,23 @@ export class FakeImds {
       return;
     }
     this.answer(req, res, refused());
+  }
+
+  /**
+   * Not IMDS: the `aws` stub's Auto Scaling / EC2 calls (stubs/fake-aws.cjs), served here so that a call costs a curl,
+   * not a node start; one at a time (this process), so the world file needs no lock. Never counted in `requests` nor
+   * hit by `fault`. Body: {"world": file, "args": [...]}; answer: the CLI's stdout (200) or its stderr with status 200
+   * + its exit code.
+   */
+  private aws(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const { world, args } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { world: string; args: string[] };
+      const result = fakeAws(args, world);
+      res.writeHead(200 + result.code, { "content-type": "text/plain" });
+      res.end(result.code === 0 ? result.stdout : result.stderr);
+    });
   }
 
   private answer(req: IncomingMessage, res: ServerResponse, refuse: boolean): void {

@@ -7,7 +7,7 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { RUNTIME_DIR } from "./sandbox";
+import { RUNTIME_DIR, realPython3 } from "./sandbox";
 
 /** Lines appended at times (seconds after the watcher started), each read at once; the snapshot is taken at `end`. */
 export interface WatcherScenario {
@@ -65,7 +65,7 @@ print(json.dumps({"snapshot": snap, "emf": w.emf_record(snap)}))
 export function runWatcher(scenario: WatcherScenario): WatcherOutput {
   const dir = mkdtempSync(join(tmpdir(), "gti-progress-"));
   try {
-    const out = execFileSync("python3", ["-c", HARNESS, join(RUNTIME_DIR, "lib"), JSON.stringify(scenario), join(dir, "progress.jsonl")], {
+    const out = execFileSync(realPython3() ?? "python3", ["-c", HARNESS, join(RUNTIME_DIR, "lib"), JSON.stringify(scenario), join(dir, "progress.jsonl")], {
       encoding: "utf8",
       stdio: ["ignore", "pipe", "pipe"],
     });

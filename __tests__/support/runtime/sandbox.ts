@@ -7,7 +7,7 @@
  * `aws` stub reads and changes: see {@link AwsWorld}).
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FakeImds, type FakeImdsOptions } from "./fake-imds";
@@ -15,11 +15,13 @@ import { environOf, killWhere } from "./processes";
 import { DATA_BUCKET, ECR_URL, FAST_KNOBS, OUTPUTS_BUCKET, RUN_ID, RUNTIME_DIR, STUBBED_COMMANDS, STUBS_DIR } from "./sandbox-constants";
 import { SandboxFiles } from "./sandbox-files";
 import type { RunResult, Running } from "./sandbox-types";
+import { realPython3, stubScript } from "./tools";
 
 // The entry point of the sandbox: what moved out stays importable from here.
 export { type AwsWorld, type FleetNode, fleetWorld } from "./aws-world";
 export { DATA_BUCKET, ECR_URL, FAST_KNOBS, INSTANCE_ID, OUTPUTS_BUCKET, PROJECT_DIR, RUN_ID, RUNTIME_DIR, STUBBED_COMMANDS, STUBS_DIR } from "./sandbox-constants";
 export type { Marker, RunResult, Running, StubCall } from "./sandbox-types";
+export { bashSync, realPython3, stubScript } from "./tools";
 
 export interface SandboxOptions {
   /** runtime.env values on top of the defaults (a value of `undefined` removes the key). */
@@ -53,11 +55,10 @@ export class Sandbox extends SandboxFiles {
     for (const d of [this.root, this.bin, join(this.s3, OUTPUTS_BUCKET), join(this.s3, DATA_BUCKET), this.state]) {
       mkdirSync(d, { recursive: true });
     }
-    for (const name of STUBBED_COMMANDS) {
-      writeFileSync(join(this.bin, name), `#!/usr/bin/env bash\nSTUB_NAME=${name} exec bash '${join(STUBS_DIR, "stub.sh")}' "$@"\n`, {
-        mode: 0o755,
-      });
-    }
+    for (const name of STUBBED_COMMANDS) writeFileSync(join(this.bin, name), stubScript(name), { mode: 0o755 });
+    // The interpreter itself, not a version manager's shim: runtime/lib/progress.py (standard library only) runs on it.
+    const python = realPython3();
+    if (python !== undefined) symlinkSync(python, join(this.bin, "python3"));
   }
 
   static async create(options: SandboxOptions = {}): Promise<Sandbox> {
@@ -110,6 +111,7 @@ export class Sandbox extends SandboxFiles {
       STUB_STATE: this.state,
       FAKE_S3: this.s3,
       FAKE_AWS_WORLD: this.worldFile,
+      FAKE_AWS_ENDPOINT: this.imds.endpoint,
       FAKE_TRAINER: join(STUBS_DIR, "fake-trainer.sh"),
       ...FAST_KNOBS,
       ...extra,

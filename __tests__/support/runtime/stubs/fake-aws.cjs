@@ -2,14 +2,34 @@
 // fleet's groups and instances live in the JSON file $FAKE_AWS_WORLD ({groups: [AutoScalingGroup], instances:
 // [Instance]}, the API's shapes). Filters and the terminate / complete-lifecycle state changes follow the API; --query is
 // real JMESPath and --output text is the CLI's text format, so the runtime's queries are tested as written.
-// Errors: the CLI's message on stderr, exit 254.
+// Errors: the CLI's message on stderr, exit 254. The test process serves it (FakeImds, POST /gti-test/aws: one call at a
+// time, no node start per call); run directly (`node fake-aws.cjs ARGS...`, $FAKE_AWS_WORLD) it is the same CLI.
 "use strict";
 const { existsSync, readFileSync, writeFileSync } = require("node:fs");
 const jmespath = require("jmespath");
 
-const file = process.env.FAKE_AWS_WORLD;
+/** Thrown by fail() and the end of a call: what the CLI would print and its exit code. */
+class Exit {
+  constructor(code) {
+    this.code = code;
+  }
+}
+
+/** One `aws` call: argv without "aws", file the world's JSON file. */
+function fakeAws(argv, file) {
+  const out = { stdout: "", stderr: "" };
+  try {
+    call(argv, file, out);
+    return { code: 0, ...out };
+  } catch (e) {
+    if (e instanceof Exit) return { code: e.code, ...out };
+    throw e;
+  }
+}
+
+function call(argv, file, out) {
 const world = file && existsSync(file) ? JSON.parse(readFileSync(file, "utf8")) : { groups: [], instances: [] };
-const [service, operation, ...rest] = process.argv.slice(2);
+const [service, operation, ...rest] = argv;
 
 /** --name value... (values until the next --option); flags without values map to []. */
 const opts = {};
@@ -20,8 +40,8 @@ for (let i = 0, key = ""; i < rest.length; i++) {
 const one = (name) => (opts[name] ?? [])[0];
 
 function fail(code, message) {
-  process.stderr.write(`\nAn error occurred (${code}) when calling the ${operation.replace(/(^|-)(\w)/g, (_, __, c) => c.toUpperCase())} operation: ${message}\n`);
-  process.exit(254);
+  out.stderr += `\nAn error occurred (${code}) when calling the ${operation.replace(/(^|-)(\w)/g, (_, __, c) => c.toUpperCase())} operation: ${message}\n`;
+  throw new Exit(254);
 }
 
 /** awscli/text.py, line by line: what `--output text` prints for a (queried) response. */
@@ -53,8 +73,8 @@ function text(item, out = [], id = undefined, scalarKeys = undefined) {
 
 function print(response) {
   const result = opts.query ? jmespath.search(response, opts.query[0]) : response;
-  if (one("output") === "text") process.stdout.write(text(result).map((l) => `${l}\n`).join(""));
-  else if (result !== undefined) process.stdout.write(`${JSON.stringify(result, null, 4)}\n`);
+  if (one("output") === "text") out.stdout += text(result).map((l) => `${l}\n`).join("");
+  else if (result !== undefined) out.stdout += `${JSON.stringify(result, null, 4)}\n`;
 }
 
 const save = () => writeFileSync(file, JSON.stringify(world, null, 2));
@@ -103,6 +123,16 @@ switch (`${service} ${operation}`) {
     break;
   }
   default:
-    process.stderr.write(`stub aws: unsupported call: ${process.argv.slice(2).join(" ")}\n`);
-    process.exit(252);
+    out.stderr += `stub aws: unsupported call: ${argv.join(" ")}\n`;
+    throw new Exit(252);
+}
+}
+
+module.exports = { fakeAws };
+
+if (require.main === module) {
+  const result = fakeAws(process.argv.slice(2), process.env.FAKE_AWS_WORLD);
+  process.stdout.write(result.stdout);
+  process.stderr.write(result.stderr);
+  process.exitCode = result.code;
 }

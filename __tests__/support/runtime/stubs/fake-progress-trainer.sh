@@ -9,7 +9,8 @@ set -euo pipefail
 trap 'echo "SIGTERM at step ${step:-0}"; exit 143' TERM
 steps=${FAKE_STEPS:-20} mode=${FAKE_PROGRESS:-jsonl} every=${FAKE_SAVE_EVERY:-5}
 file=${GTI_PROGRESS_FILE:-/dev/null}
-nap() { sleep "$1" & wait $!; }
+exec {quiet}<> <(:) # a pipe nobody writes to: `read -t` on it sleeps without a process, and a signal interrupts it
+nap() { read -r -t "$1" -u "$quiet" _ || true; }
 
 if [ "${FAKE_BAD_LINES:-0}" = 1 ]; then
   # 6 malformed lines, then a valid one whose non-numeric fields are ignored
@@ -36,13 +37,13 @@ for ((step = 1; step <= steps; step++)); do
     hf)
       if [ $((step % every)) -eq 0 ]; then
         dir=$CHECKPOINT_DIR/checkpoint-$step history=""
-        mkdir -p "$dir"
+        [ -d "$dir" ] || mkdir -p "$dir"
         for ((s = 1; s <= step; s++)); do
           history+="${history:+, }{\"epoch\": 0.$s, \"grad_norm\": 1.5, \"learning_rate\": 0.0002, \"loss\": $(printf '%d.%03d' $(((3000 - 100 * s) / 1000)) $(((3000 - 100 * s) % 1000))), \"step\": $s}"
         done
         printf '{"best_metric": null, "epoch": 0.%d, "global_step": %d, "max_steps": %d, "log_history": [%s], "logging_steps": 1, "save_steps": %d}\n' \
           "$step" "$step" "$steps" "$history" "$every" >"$dir/trainer_state.json"
-        touch "$dir/COMPLETE"
+        : >"$dir/COMPLETE" # touch (an empty file)
       fi ;;
   esac
   echo "step $step loss=$loss"

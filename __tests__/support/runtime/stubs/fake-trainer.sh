@@ -10,8 +10,10 @@
 # end, starts the next checkpoint in place and exits without finishing it).
 set -euo pipefail
 step=0
+exec {quiet}<> <(:) # a pipe nobody writes to: `read -t` on it sleeps without a process, and a signal interrupts it
+nap() { read -r -t "$1" -u "$quiet" _ || true; }
 if [ -n "${RESUME_FROM:-}" ]; then
-  step=$(cat "$RESUME_FROM/step")
+  step=$(<"$RESUME_FROM/step")
   echo "resuming from $RESUME_FROM at step $step"
 fi
 echo "start step=$step resume=${RESUME_FROM:-}" >>"$OUTPUT_DIR/attempts.log"
@@ -26,21 +28,22 @@ if [ "${FAKE_CRASH_MID_SAVE:-0}" = 1 ]; then
 fi
 
 show_aws() { # the credentials an SDK would resolve: AWS_CONFIG_FILE's credential_process, the file in the same mount
-  local process file
+  local process file dir=${AWS_CONFIG_FILE:-/x}
+  case $dir in */*) dir=${dir%/*} dir=${dir:-/} ;; *) dir=. ;; esac # dirname
   process=$(sed -n 's/^credential_process = //p' "${AWS_CONFIG_FILE:-/nonexistent}" 2>/dev/null) || true
   file=${process##* }
   echo "aws: env_key=${AWS_ACCESS_KEY_ID:-none} metadata_disabled=${AWS_EC2_METADATA_DISABLED:-} region=${AWS_REGION:-}" \
-    "process=${process:-none} credentials=$(cat "$(dirname "${AWS_CONFIG_FILE:-/x}")/${file##*/}" 2>/dev/null || echo none)"
+    "process=${process:-none} credentials=$({ cat "$dir/${file##*/}"; } 2>/dev/null || echo none)"
 }
 echo "data files: $(find "$DATA_DIR" -type f | wc -l)"
 
 save() {
   local tmp=$CHECKPOINT_DIR/tmp-checkpoint-$step
-  mkdir -p "$tmp"
+  [ -d "$tmp" ] || mkdir -p "$tmp"
   echo "$step" >"$tmp/step"
   head -c 4096 /dev/urandom >"$tmp/weights.bin"
-  touch "$tmp/COMPLETE"
-  rm -rf "$CHECKPOINT_DIR/checkpoint-$step"
+  : >"$tmp/COMPLETE" # touch (an empty file)
+  [ ! -e "$CHECKPOINT_DIR/checkpoint-$step" ] || rm -rf "$CHECKPOINT_DIR/checkpoint-$step"
   mv "$tmp" "$CHECKPOINT_DIR/checkpoint-$step"
   echo "saved checkpoint-$step"
 }
@@ -57,8 +60,7 @@ trap on_term TERM
 while :; do
   if [ -n "${FAKE_RELEASE_FILE:-}" ]; then [ -e "$FAKE_RELEASE_FILE" ] && break
   elif [ "$step" -ge "${FAKE_STEPS:-3}" ]; then break; fi
-  sleep "${FAKE_STEP_SECONDS:-0.05}" &
-  wait $! || true
+  nap "${FAKE_STEP_SECONDS:-0.05}"
   step=$((step + 1))
   echo "step $step loss=0.$((1000 - step))"
   if [ "${FAKE_SHOW_AWS:-0}" = 1 ]; then show_aws; fi

@@ -10,8 +10,11 @@
 # ({t, op, key, size, body: the content of LATEST.json and markers}).
 # "S3" is the directory $FAKE_S3 (s3://bucket/key = $FAKE_S3/bucket/key); `aws s3 sync/cp` really copy files, and
 # `s3api put-object --if-none-match '*'` is create-only. `aws autoscaling ...` and `aws ec2 describe-instances` act on
-# the fleet in $FAKE_AWS_WORLD (fake-aws.cjs). `aws sts assume-role` returns new keys on every call (AccessKeyId
-# ASIA<role name>N, recorded in $STUB_STATE/sessions with its tags). `iptables -C/-I/-D` keep rules in $STUB_STATE/iptables.
+# the fleet in $FAKE_AWS_WORLD (fake-aws.cjs, run by the test process at $FAKE_AWS_ENDPOINT). `aws sts assume-role`
+# returns new keys on every call (AccessKeyId ASIA<role name>N, recorded in $STUB_STATE/sessions with its tags).
+# `iptables -C/-I/-D` keep rules in $STUB_STATE/iptables.
+# It runs a few thousand times per test run, so it starts as few processes as it can: bash builtins and parameter
+# expansion where they do exactly what the external command did (cp, mv, cat of binary data and stat stay external).
 set -uo pipefail
 name=$STUB_NAME
 S=$STUB_STATE
@@ -81,41 +84,66 @@ throttle() {
   [ "$ms" -lt 10 ] || sleep "$((ms / 1000)).$(printf '%03d' $((ms % 1000)))"
 }
 
-path() { case $1 in s3://*) echo "$FAKE_S3/${1#s3://}" ;; *) echo "$1" ;; esac; }
+P="" D="" FILES=()
+path() { case $1 in s3://*) P=$FAKE_S3/${1#s3://} ;; *) P=$1 ;; esac; } # the host path of $1 in $P
+
+dir_of() { case $1 in */*) D=${1%/*} D=${D:-/} ;; *) D=. ;; esac; } # dirname $1 (no trailing slash given) in $D
+
+mkdir_for() { dir_of "$1" && { [ -d "$D" ] || mkdir -p "$D"; }; } # mkdir -p "$(dirname "$1")"
+
+# files_under DIR: the regular files under DIR (relative, also hidden ones) in $FILES, in the order of
+# `find DIR -type f -printf '%P\n' | sort` (the glob is sorted by the same collation; symlinks are not regular files)
+files_under() {
+  local f
+  FILES=()
+  shopt -s globstar dotglob nullglob
+  for f in "$1"/**; do [ ! -f "$f" ] || [ -L "$f" ] || FILES+=("${f#"$1"/}"); done
+  shopt -u globstar dotglob nullglob
+}
+
+nap_fd=""
+nap() { # sleep $1 seconds without a process: a read that times out on a pipe nobody writes to
+  [ -n "$nap_fd" ] || exec {nap_fd}<> <(:)
+  read -r -t "$1" -u "$nap_fd" _ || true
+}
 
 s3_sync() {
   local src=$1 dst=$2 ex=() rel p quiet=""
   shift 2
   while [ $# -gt 0 ]; do case $1 in --exclude) ex+=("$2"); shift 2 ;; --only-show-errors) quiet=1; shift ;; *) shift ;; esac; done
-  if [ ! -d "$(path "$src")" ]; then
+  path "$src"
+  if [ ! -d "$P" ]; then
     [[ $src == s3://* ]] && return 0
     echo "The user-provided path $src does not exist." >&2
     return 255
   fi
-  src=$(path "$src") dst=$(path "$dst")
-  mkdir -p "$dst"
-  while IFS= read -r rel; do
+  src=$P && path "$dst" && dst=$P
+  [ -d "$dst" ] || mkdir -p "$dst"
+  files_under "$src"
+  for rel in "${FILES[@]}"; do
     for p in "${ex[@]}"; do
       # shellcheck disable=SC2053
       [[ $rel == $p ]] && continue 2
     done
     if [ ! -e "$dst/$rel" ] || [ "$src/$rel" -nt "$dst/$rel" ] || [ "$src/$rel" -ot "$dst/$rel" ]; then
-      [[ $rel == */* ]] && mkdir -p "$dst/${rel%/*}"
+      [[ $rel != */* ]] || [ -d "$dst/${rel%/*}" ] || mkdir -p "$dst/${rel%/*}"
       throttle "$src/$rel"
       cp -p "$src/$rel" "$dst/$rel.stub$$" && mv -f "$dst/$rel.stub$$" "$dst/$rel" && journal put "$dst/$rel" # S3 puts are atomic
       [ -n "$quiet" ] || echo "upload: $src/$rel to $dst/$rel"
     fi
-  done < <(cd "$src" && find . -type f -printf '%P\n' | sort)
+  done
 }
 
 s3_cp() {
-  local src=$1 dst=$2
-  if [ "$src" = - ]; then mkdir -p "$(dirname "$(path "$dst")")" && cat >"$(path "$dst").stub$$" && mv -f "$(path "$dst").stub$$" "$(path "$dst")" && journal put "$(path "$dst")"; return; fi
-  [ -f "$(path "$src")" ] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key \"$src\" does not exist" >&2; return 1; }
-  if [ "$dst" = - ]; then cat "$(path "$src")"; return; fi
+  local src=$1 dst=$2 from to
+  if [ "$src" = - ]; then path "$dst" && to=$P && mkdir_for "$to" && cat >"$to.stub$$" && mv -f "$to.stub$$" "$to" && journal put "$to"; return; fi
+  path "$src" && from=$P
+  [ -f "$from" ] || { echo "fatal error: An error occurred (404) when calling the HeadObject operation: Key \"$src\" does not exist" >&2; return 1; }
+  if [ "$dst" = - ]; then cat "$from"; return; fi
   [[ $dst == */ ]] && dst+=${src##*/}
-  throttle "$(path "$src")"
-  mkdir -p "$(dirname "$(path "$dst")")" && cp -p "$(path "$src")" "$(path "$dst").stub$$" && mv -f "$(path "$dst").stub$$" "$(path "$dst")" && journal put "$(path "$dst")"
+  path "$dst" && to=$P
+  throttle "$from"
+  mkdir_for "$to" && cp -p "$from" "$to.stub$$" && mv -f "$to.stub$$" "$to" && journal put "$to"
 }
 
 list_objects() { # --query 'Contents[].Key' (the default here) or 'CommonPrefixes[].Prefix' (with --delimiter /)
@@ -124,13 +152,14 @@ list_objects() { # --query 'Contents[].Key' (the default here) or 'CommonPrefixe
     case $1 in --bucket) bucket=$2; shift 2 ;; --prefix) prefix=$2; shift 2 ;; --query) query=$2; shift 2 ;; *) shift ;; esac
   done
   [ -d "$FAKE_S3/$bucket" ] || { echo "An error occurred (NoSuchBucket)" >&2; return 254; }
-  while IFS= read -r k; do
+  files_under "$FAKE_S3/$bucket"
+  for k in "${FILES[@]}"; do
     [[ $k == "$prefix"* ]] || continue
     r=${k#"$prefix"}
     if [[ $query == CommonPrefixes* ]]; then
       [[ $r == */* ]] && { [ ${#keys[@]} -gt 0 ] && [ "${keys[-1]}" = "$prefix${r%%/*}/" ] || keys+=("$prefix${r%%/*}/"); }
     elif [[ $r != */* ]]; then keys+=("$k"); fi
-  done < <(cd "$FAKE_S3/$bucket" && find . -type f -printf '%P\n' | sort)
+  done
   if [ ${#keys[@]} -eq 0 ]; then echo None; else (IFS=$'\t' && echo "${keys[*]}"); fi
 }
 
@@ -141,7 +170,7 @@ put_object() { # --bucket --key --body [--if-none-match '*']: a conditional writ
     shift 2
   done
   dst=$FAKE_S3/$bucket/$key
-  mkdir -p "$(dirname "$dst")"
+  mkdir_for "$dst"
   if [ "$cond" = '*' ]; then
     (set -C && cat "$body" >"$dst") 2>/dev/null || {
       echo "An error occurred (PreconditionFailed) when calling the PutObject operation: At least one of the pre-conditions you specified did not hold" >&2
@@ -163,15 +192,27 @@ assume_role() { # --query 'Credentials.[AccessKeyId,SecretAccessKey,SessionToken
   printf 'ASIA%s%s\tsecret%s\ttoken%s\t%s\n' "${role##*/}" "$n" "$n" "$n" "$(date -u -d "+$duration seconds" +%FT%TZ)"
 }
 
+# fake_aws ARGS: the fleet's groups and instances: fake-aws.cjs, served by the test process one call at a time
+# ($FAKE_AWS_ENDPOINT: the answer is the CLI's stdout, or its stderr with HTTP status 200 + its exit code)
+fake_aws() {
+  local a args="" out status
+  for a in "$@"; do jstr "$a" && args+="${args:+,}$J"; done
+  jstr "${FAKE_AWS_WORLD:-$S/aws-world.json}"
+  out=$(curl -s -X POST --data-binary "{\"world\":$J,\"args\":[$args]}" -w '|%{http_code}' "$FAKE_AWS_ENDPOINT/gti-test/aws")
+  status=${out##*|} out=${out%|*}
+  if [ "$status" = 200 ]; then printf '%s' "$out" && return 0; fi
+  if [ "$status" -gt 200 ] 2>/dev/null; then printf '%s' "$out" >&2 && return $((status - 200)); fi
+  echo "stub aws: the test process did not answer ($FAKE_AWS_ENDPOINT)" >&2 && return 255
+}
+
 aws_main() {
   case "${1:-} ${2:-}" in
     "s3 sync") shift 2 && s3_sync "$@" ;;
     "s3 cp") shift 2 && s3_cp "$@" ;;
-    "s3 rm") rm -f "$(path "$3")" && journal rm "$(path "$3")" && echo "delete: $3" ;;
+    "s3 rm") path "$3" && rm -f "$P" && journal rm "$P" && echo "delete: $3" ;;
     "s3api list-objects-v2") shift 2 && list_objects "$@" ;;
     "s3api put-object") shift 2 && put_object "$@" ;;
-    "autoscaling "* | "ec2 describe-instances") # the fleet's groups and instances: fake-aws.cjs, one call at a time
-      (flock 7 && node "${BASH_SOURCE[0]%/*}/fake-aws.cjs" "$@") 7>>"${FAKE_AWS_WORLD:-$S/aws-world.json}.lock" ;;
+    "autoscaling "* | "ec2 describe-instances") fake_aws "$@" ;;
     "ecr get-login-password") echo stub-ecr-password ;;
     "secretsmanager get-secret-value")
       if [ -f "$S/secret" ]; then cat "$S/secret" && echo; else
@@ -210,7 +251,7 @@ docker_run() {
     cenv+=("$k=$v")
     if [ "$k" = HF_TOKEN ]; then echo "HF_TOKEN_SHA256=$(printf '%s' "$v" | sha256sum | cut -d' ' -f1)"; else echo "$k=${kv#*=}"; fi
   done >>"$S/docker/$cname.env"
-  while IFS= read -r kv; do fake+=("$kv"); done < <(env | grep '^FAKE_' || true)
+  for k in "${!FAKE_@}"; do fake+=("$k=${!k}"); done # the FAKE_* knobs (all from the environment)
   env -i PATH="$PATH" HOME="$S" "${cenv[@]}" "${fake[@]}" bash "$FAKE_TRAINER" &
   pid=$!
   echo "$pid" >"$S/docker/$cname.pid"
@@ -225,12 +266,12 @@ docker_run() {
 docker_stop() {
   local t=10 c="" pid end
   while [ $# -gt 0 ]; do case $1 in --time | -t) t=$2; shift 2 ;; *) c=$1; shift ;; esac; done
-  pid=$(cat "$S/docker/$c.pid" 2>/dev/null) || { echo "Error response from daemon: No such container: $c" >&2 && return 1; }
+  { pid=$(<"$S/docker/$c.pid"); } 2>/dev/null || { echo "Error response from daemon: No such container: $c" >&2 && return 1; }
   if kill -TERM "$pid" 2>/dev/null; then
-    end=$(($(date +%s%3N) + t * 1000))
-    while kill -0 "$pid" 2>/dev/null && [ "$(date +%s%3N)" -lt "$end" ]; do sleep 0.02; done
-    if kill -KILL "$pid" 2>/dev/null; then echo "$(date +%s%3N) $c" >>"$S/docker/killed"; fi
-    while kill -0 "$pid" 2>/dev/null; do sleep 0.02; done
+    end=$((${EPOCHREALTIME/./} / 1000 + t * 1000))
+    while kill -0 "$pid" 2>/dev/null && [ $((${EPOCHREALTIME/./} / 1000)) -lt "$end" ]; do nap 0.02; done
+    if kill -KILL "$pid" 2>/dev/null; then echo "$((${EPOCHREALTIME/./} / 1000)) $c" >>"$S/docker/killed"; fi
+    while kill -0 "$pid" 2>/dev/null; do nap 0.02; done
   fi
   echo "$c"
 }
@@ -245,10 +286,10 @@ docker_main() {
     run) docker_run "$@" ;;
     stop) docker_stop "$@" ;;
     inspect)
-      pid=$(cat "$S/docker/${!#}.pid" 2>/dev/null) || { echo "Error: No such object: ${!#}" >&2 && return 1; }
+      { pid=$(<"$S/docker/${!#}.pid"); } 2>/dev/null || { echo "Error: No such object: ${!#}" >&2 && return 1; }
       if kill -0 "$pid" 2>/dev/null; then echo true; else echo false; fi ;;
     rm)
-      pid=$(cat "$S/docker/${!#}.pid" 2>/dev/null) && kill -KILL "$pid" 2>/dev/null
+      { pid=$(<"$S/docker/${!#}.pid"); } 2>/dev/null && kill -KILL "$pid" 2>/dev/null
       rm -f "$S/docker/${!#}.pid" ;;
   esac
 }
@@ -263,7 +304,7 @@ case $name in
     if [ "${1:-}" = -L ]; then echo "GPU 0: NVIDIA A10G (UUID: GPU-stub)"; else echo "0, NVIDIA A10G, 97 %, 20123 MiB, 23028 MiB, 61"; fi ;;
   systemctl)
     if [ "${1:-}" = is-active ]; then
-      st=$(cat "$S/systemctl-$2" 2>/dev/null || echo inactive)
+      { st=$(<"$S/systemctl-$2"); } 2>/dev/null || st=inactive
       echo "$st" && [ "$st" = active ]
     fi ;;
   mdadm)
@@ -272,18 +313,18 @@ case $name in
       --assemble) [ -e "$S/md-created" ] || exit 1 ;;
       --create) touch "$S/md-created" ;;
     esac
-    mkdir -p "$(dirname "$dev")" && touch "$dev" ;;
-  mkfs.ext4) echo ext4 >"$S/fs/$(echo "${!#}" | tr / _)" ;;
-  blkid) [ -f "$S/fs/$(echo "$1" | tr / _)" ] && echo "$1: TYPE=\"ext4\"" ;;
+    mkdir_for "$dev" && touch "$dev" ;;
+  mkfs.ext4) dev=${!#} && echo ext4 >"$S/fs/${dev//\//_}" ;;
+  blkid) [ -f "$S/fs/${1//\//_}" ] && echo "$1: TYPE=\"ext4\"" ;;
   mount) mkdir -p "${!#}" && echo "${!#}" >>"$S/mounts" ;;
   mountpoint) grep -qxF -- "${!#}" "$S/mounts" 2>/dev/null ;;
   lsblk) cat "$S/lsblk" 2>/dev/null || true ;;
   dpkg)
     if [ "$1" = --print-architecture ]; then echo amd64
     elif [ -s "$S/dpkg-creates" ]; then
-      ctl=$(cat "$S/dpkg-creates")
-      mkdir -p "$(dirname "$ctl")"
-      printf '#!/usr/bin/env bash\nSTUB_NAME=amazon-cloudwatch-agent-ctl exec bash %q "$@"\n' "$0" >"$ctl"
+      ctl=$(<"$S/dpkg-creates")
+      mkdir -p "${ctl%/*}"
+      printf '#!%s\nSTUB_NAME=amazon-cloudwatch-agent-ctl\n. %q\n' "$BASH" "${BASH_SOURCE[0]}" >"$ctl" # as tools.ts's stubScript
       chmod +x "$ctl"
     fi ;;
   nvidia-ctk | amazon-cloudwatch-agent-ctl) ;;

@@ -15,8 +15,11 @@ export type EmulatorDetection =
   | {
       readonly available: true;
       readonly version: string;
-      /** The interpreter itself (`sys.executable`): `python3` is often a pyenv shim, a bash script that costs ~15 processes per start. */
-      readonly python: string;
+      /**
+       * The interpreter itself (`sys.executable`), which {@link startEmulator} runs: `python3` is often a pyenv shim, a
+       * bash script that costs ~15 processes per start. @default the command probed
+       */
+      readonly python?: string;
     }
   | { readonly available: false; readonly reason: string };
 
@@ -98,7 +101,7 @@ export async function startEmulator(
   const recordingFile = join(recordingDir, "requests.jsonl");
   const python = options.python ?? process.env.PYTHON ?? "python3";
   const detection = detectEmulator(python);
-  const child = spawn(detection.available ? detection.python : python, [LAUNCHER, "--port", "0", "--exit-on-stdin-close"], {
+  const child = spawn((detection.available && detection.python) || python, [LAUNCHER, "--port", "0", "--exit-on-stdin-close"], {
     stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, MOTO_RECORDER_FILEPATH: recordingFile, ...(options.accountId ? { MOTO_ACCOUNT_ID: options.accountId } : {}) },
   });

@@ -17,6 +17,9 @@ export default defineConfig({
     hookTimeout: 240_000,
     // Synthesis is CPU-bound and terraform runs in child processes: one worker per core.
     maxWorkers: 2,
+    // Transformed test and project modules are kept in node_modules/.experimental-vitest-cache (keyed by content;
+    // `npm ci` or `vitest --clearCache` empties it): a second run skips the transforms, ~3-4 s of CPU (docs/performance.md).
+    experimental: { fsModuleCache: true },
     projects: [
       { extends: true, test: { name: "isolated", include: ISOLATED, isolate: true } },
       {

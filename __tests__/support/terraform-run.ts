@@ -16,6 +16,11 @@ export interface TerraformToolchain {
   readonly cliConfigFile: string;
   /** One line saying what is used, for logs. */
   readonly description: string;
+  /**
+   * `TF_REATTACH_PROVIDERS` of the run's one shared AWS provider process (terraform-provider-server.ts), for mocked
+   * `terraform test` runs only; undefined where terraform starts its own provider processes.
+   */
+  readonly reattachProviders?: string;
 }
 
 /** Output of one terraform command. */

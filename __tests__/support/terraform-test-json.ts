@@ -45,6 +45,18 @@ export interface TerraformTestOptions {
   readonly variables?: Readonly<Record<string, string | number | boolean>>;
 }
 
+/**
+ * Environment of a mocked `terraform test`: the shared provider process when there is one, and a Go garbage collector
+ * that runs at 4x the heap instead of 2x (`GOGC=400`): terraform holds the AWS provider's whole schema, and at the
+ * default it spent about a quarter of its CPU collecting (measured on the training stack: 5.2 s -> 4.0 s of CPU,
+ * peak 226 -> 432 MB).
+ */
+function testEnv(toolchain: TerraformToolchain): Record<string, string> {
+  const env: Record<string, string> = { GOGC: "400" };
+  if (toolchain.reattachProviders) env.TF_REATTACH_PROVIDERS = toolchain.reattachProviders;
+  return env;
+}
+
 /** `terraform test -json` in `dir` (test files under `dir/tests`), parsed. */
 export async function terraformTest(
   toolchain: TerraformToolchain,
@@ -54,7 +66,7 @@ export async function terraformTest(
   const args = ["test", "-json", "-no-color"];
   for (const file of options.files ?? []) args.push(`-filter=${file}`);
   for (const [name, value] of Object.entries(options.variables ?? {})) args.push(`-var=${name}=${String(value)}`);
-  const result = await runTerraform(toolchain, dir, args);
+  const result = await runTerraform(toolchain, dir, args, undefined, testEnv(toolchain));
   const runs = new Map<string, TestRunResult>();
   const diagnostics: TerraformDiagnostic[] = [];
   const tearingDown = new Set<string>();

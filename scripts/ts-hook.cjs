@@ -1,6 +1,7 @@
 "use strict";
 /**
- * The TypeScript runner of `npm run synth` and `cdktf synth` (`node -r ./scripts/ts-hook.cjs main.ts`): a CommonJS
+ * The TypeScript runner of `npm run synth` and `cdktf synth` (`node -r ./scripts/ts-hook.cjs main.ts`) and of `gti`
+ * (bin/gti.cjs requires it before src/cli/main.ts): a CommonJS
  * require hook that compiles each project `.ts` file with esbuild (the compiler tsx uses, with tsx's options) and keeps
  * the result in `node_modules/.cache/gpu-training-infra/ts/`, keyed by a hash of the file's path and contents and of
  * the compiler's version and options. A changed file is compiled again on its next load; an unchanged one is read

@@ -11,12 +11,10 @@
 import { VariableType, type TerraformVariable } from "cdktf";
 import { Construct } from "constructs";
 import { defineVariable, wholeNumberInRange } from "./variable-helpers";
+import { FLEET_VARIABLE_NAMES } from "./variable-rules";
 
-/** The fleet's variable names, exactly as ops teams write them. */
-export const FLEET_VARIABLE_NAMES = {
-  desiredInstances: "desired_instances",
-  onDemandBaseCapacity: "on_demand_base_capacity",
-} as const;
+/** The fleet's variable names (./variable-rules: no cdktf, `gti` reads them). */
+export { FLEET_VARIABLE_NAMES };
 
 export interface FleetVariablesProps {
   /** The env's `fleet.maxInstances`: the largest `desired_instances` and `on_demand_base_capacity` accepted. */

@@ -17,7 +17,7 @@ import { StackOutputs } from "../../src/cli/outputs";
 import { loadProject } from "../../src/config/load";
 import { findPlaceholders } from "../../src/config/placeholders";
 import { configWith } from "../support/envs";
-import { PROJECT, labEnv, runGti, spawnGti, stubTerraform, writeEnvFiles } from "../support/cli";
+import { GTI_BIN, PROJECT, labEnv, runGti, spawnGti, stubTerraform, writeEnvFiles } from "../support/cli";
 
 const temp = mkdtempSync(join(tmpdir(), "gti-units-"));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
@@ -110,6 +110,21 @@ describe("the gti bin", () => {
     const result = await spawnGti(["stauts"]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("error: unknown command 'stauts'\n(Did you mean status?)");
+  }, 60_000);
+
+  it("GIVEN GTI_DEBUG=1 WHEN a bug throws inside gti as a process THEN the stack trace names the TypeScript line", () => {
+    // The bug: reading the project's package.json (gti's version) throws, in src/cli/main.ts's buildProgram.
+    const preload = join(temp, "package-json-throws.cjs");
+    writeFileSync(
+      preload,
+      `const fs = require("node:fs");\nconst read = fs.readFileSync;\nfs.readFileSync = function (path, ...rest) {\n  if (path === ${JSON.stringify(join(PROJECT, "package.json"))}) throw new Error("injected bug");\n  return read.call(this, path, ...rest);\n};\n`,
+    );
+    const main = join(PROJECT, "src", "cli", "main.ts");
+    const line = readFileSync(main, "utf8").split("\n").findIndex((l) => l.includes('readFileSync(join(PROJECT_ROOT, "package.json")')) + 1;
+    const result = spawnSync(process.execPath, ["-r", preload, GTI_BIN, "--version"], { cwd: PROJECT, encoding: "utf8", timeout: 60_000, env: { ...process.env, GTI_DEBUG: "1" } });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain("Error: unexpected failure: injected bug\n");
+    expect(result.stderr).toMatch(new RegExp(`^\\s+at (?:Object\\.)?buildProgram \\(${main.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}:${line}:\\d+\\)$`, "m"));
   }, 60_000);
 });
 

@@ -11,17 +11,55 @@ import { createInterface } from "node:readline";
 
 const LAUNCHER = join(__dirname, "..", "..", "scripts", "local-aws.py");
 
-export type EmulatorDetection = { readonly available: true; readonly version: string } | { readonly available: false; readonly reason: string };
+export type EmulatorDetection =
+  | {
+      readonly available: true;
+      readonly version: string;
+      /**
+       * The interpreter itself (`sys.executable`), which {@link startEmulator} runs: `python3` is often a pyenv shim, a
+       * bash script that costs ~15 processes per start. @default the command probed
+       */
+      readonly python?: string;
+    }
+  | { readonly available: false; readonly reason: string };
 
-/** Whether moto server can run here (python3 with `moto[server]`), and its version. Never throws. */
+/**
+ * Looks for moto without importing it (importing moto.server costs ~0.7 s of CPU, and the server imports it again): the
+ * packages the launcher imports (moto with its server module, werkzeug, flask, flask_cors) are found by
+ * `importlib.util.find_spec`, moto's version read from its metadata. Prints the version and `sys.executable`.
+ */
+const PROBE = [
+  "import importlib.util, os, sys",
+  "from importlib.metadata import version",
+  "spec = importlib.util.find_spec('moto')",
+  "if spec is None: sys.exit(\"ModuleNotFoundError: No module named 'moto'\")",
+  "if not any(os.path.exists(os.path.join(d, 'server.py')) for d in spec.submodule_search_locations or []): sys.exit(\"ModuleNotFoundError: No module named 'moto.server'\")",
+  "missing = [m for m in ('werkzeug', 'flask', 'flask_cors') if importlib.util.find_spec(m) is None]",
+  "if missing: sys.exit(f\"ModuleNotFoundError: No module named '{missing[0]}'\")",
+  "print(version('moto')); print(sys.executable)",
+].join("\n");
+
+const detections = new Map<string, EmulatorDetection>();
+
+/** Whether moto server can run here (python3 with `moto[server]`), its version and the interpreter. Never throws; once per process and interpreter. */
 export function detectEmulator(python = process.env.PYTHON ?? "python3"): EmulatorDetection {
-  const probe = spawnSync(python, ["-c", "import moto, moto.server, werkzeug; print(moto.__version__)"], { encoding: "utf8", timeout: 30_000 });
+  let detection = detections.get(python);
+  if (!detection) {
+    detection = probeEmulator(python);
+    detections.set(python, detection);
+  }
+  return detection;
+}
+
+function probeEmulator(python: string): EmulatorDetection {
+  const probe = spawnSync(python, ["-c", PROBE], { encoding: "utf8", timeout: 30_000 });
   if (probe.error) return { available: false, reason: `${python} not found (${probe.error.message}); the local AWS API needs python3 with moto[server]` };
   if (probe.status !== 0) {
     const last = probe.stderr.trim().split("\n").pop() ?? "";
     return { available: false, reason: `moto server is not installed for ${python} (${last}). Fix: pip install "moto[server]"` };
   }
-  return { available: true, version: probe.stdout.trim() };
+  const [version = "", executable = ""] = probe.stdout.trim().split("\n");
+  return { available: true, version, python: executable || python };
 }
 
 /** A running emulator. */
@@ -61,7 +99,9 @@ export async function startEmulator(
   // moto's request recorder (off until asked) writes here: one JSON line per request.
   const recordingDir = mkdtempSync(join(tmpdir(), "gti-aws-emulator-"));
   const recordingFile = join(recordingDir, "requests.jsonl");
-  const child = spawn(options.python ?? process.env.PYTHON ?? "python3", [LAUNCHER, "--port", "0", "--exit-on-stdin-close"], {
+  const python = options.python ?? process.env.PYTHON ?? "python3";
+  const detection = detectEmulator(python);
+  const child = spawn((detection.available && detection.python) || python, [LAUNCHER, "--port", "0", "--exit-on-stdin-close"], {
     stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, MOTO_RECORDER_FILEPATH: recordingFile, ...(options.accountId ? { MOTO_ACCOUNT_ID: options.accountId } : {}) },
   });

@@ -12,9 +12,8 @@ import { GetCommandInvocationCommand, SendCommandCommand } from "@aws-sdk/client
 import { Command, Option } from "commander";
 import { RUNTIME_INSTALL_DIR } from "../../../modules/training-compute/user-data";
 import type { EnvironmentConfig } from "../../config/schema";
-import { FLEET_VARIABLE_NAMES } from "../../fleet-variables";
 import { findTerraformBinary, quietTerraformEnv } from "../../terraform-binary";
-import { VARIABLE_NAMES } from "../../variables";
+import { FLEET_VARIABLE_NAMES, VARIABLE_NAMES } from "../../variable-rules";
 import { type OutputsOptions, positiveNumber, wholeNumber, withEnvArgument, withJson, withOutputs } from "../command-kit";
 import type { Context } from "../context";
 import { CliError, UsageError, aws, awsErrorCode } from "../errors";

@@ -10,7 +10,7 @@ import {
   MAX_RUNTIME_HOURS_RANGE,
   ROOT_VOLUME_SIZE_GB_RANGE,
   SPOT_MAX_PRICE_PATTERN,
-} from "../../variables";
+} from "../../variable-rules";
 import { RUNTIME_TIMINGS, minimumDrainSeconds } from "../../../modules/training-compute/contract";
 import {
   DEFAULT_SPOT_SETTINGS,

@@ -113,7 +113,10 @@ export function buildLambdaBundle(options: BundleLambdaOptions): LambdaBundle {
   const manifestFile = join(cacheRoot, `${name}.manifest.json`);
   const zip = join(cacheRoot, `${name}.zip`);
   const buildOptions = esbuildOptions(entry, file);
-  const key = sha256(JSON.stringify({ manifest: MANIFEST_VERSION, esbuild: esbuildVersion, entry: displayPath(entry), buildOptions: { ...buildOptions, entryPoints: undefined, outfile: undefined, absWorkingDir: undefined, nodePaths: undefined } }));
+  // The project root is part of the key: esbuild writes each module's path, relative to the working directory, into the
+  // bundle, so a build made in another checkout that links the same node_modules is valid input for input but not the
+  // same bytes (seen when a second worktree symlinked this one's node_modules and shared its cache).
+  const key = sha256(JSON.stringify({ manifest: MANIFEST_VERSION, esbuild: esbuildVersion, root: PROJECT_ROOT, entry: displayPath(entry), buildOptions: { ...buildOptions, entryPoints: undefined, outfile: undefined, absWorkingDir: undefined, nodePaths: undefined } }));
 
   if (!options.force) {
     const hit = validCache(manifestFile, key, file, zip);

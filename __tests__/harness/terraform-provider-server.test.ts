@@ -9,7 +9,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { mirroredProviderBinary, startSharedProvider } from "../support/terraform-provider-server";
+import { PROVIDER_PLATFORM, mirroredProviderBinary, startSharedProvider } from "../support/terraform-provider-server";
 
 const root = mkdtempSync(join(tmpdir(), "gti-provider-server-"));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -46,7 +46,7 @@ async function gone(pid: number, withinMs = 10_000): Promise<boolean> {
 }
 
 describe("mirroredProviderBinary", () => {
-  const platform = `${process.platform}_${process.arch === "x64" ? "amd64" : process.arch}`;
+  const platform = PROVIDER_PLATFORM;
 
   it("GIVEN an unpacked mirror holding the version WHEN looked up THEN it is the provider binary in it", () => {
     const dir = join(root, "mirror", "registry.terraform.io", "hashicorp", "aws", "5.100.0", platform);

@@ -28,6 +28,9 @@ export interface SharedProvider {
   stop(): Promise<void>;
 }
 
+/** This machine's provider platform as terraform names it (`linux_amd64`): a mirror's directory level. */
+export const PROVIDER_PLATFORM = `${process.platform}_${process.arch === "x64" ? "amd64" : process.arch}`;
+
 /** How long the provider may take to print its reattach line (it builds its schema first: ~1 s on an idle machine). */
 const START_TIMEOUT_MS = 60_000;
 
@@ -38,8 +41,7 @@ const START_TIMEOUT_MS = 60_000;
  */
 export function mirroredProviderBinary(mirror: string | undefined, version: string): string | undefined {
   if (!mirror) return undefined;
-  const platform = `${process.platform}_${process.arch === "x64" ? "amd64" : process.arch}`;
-  const binary = join(mirror, "registry.terraform.io", "hashicorp", "aws", version, platform, `terraform-provider-aws_v${version}_x5`);
+  const binary = join(mirror, "registry.terraform.io", "hashicorp", "aws", version, PROVIDER_PLATFORM, `terraform-provider-aws_v${version}_x5`);
   return existsSync(binary) ? binary : undefined;
 }
 

@@ -21,6 +21,7 @@ import {
   probeAwsProvider,
   readTerraformVersion,
 } from "../../src/terraform-binary";
+import { PROVIDER_PLATFORM } from "./terraform-provider-server";
 import type { TerraformToolchain } from "./terraform-run";
 
 // The entry point of the harness: what moved out stays importable from here.
@@ -104,9 +105,8 @@ export async function probeProviderInstall(toolchain: TerraformToolchain): Promi
 
 /** True when `root` holds hashicorp/aws `version` for this platform, unpacked or packed (zip). */
 function mirrorHoldsProvider(root: string, version: string): boolean {
-  const platform = `${process.platform}_${process.arch === "x64" ? "amd64" : process.arch}`;
   const base = join(root, "registry.terraform.io", "hashicorp", "aws");
-  return existsSync(join(base, version, platform)) || existsSync(join(base, `terraform-provider-aws_${version}_${platform}.zip`));
+  return existsSync(join(base, version, PROVIDER_PLATFORM)) || existsSync(join(base, `terraform-provider-aws_${version}_${PROVIDER_PLATFORM}.zip`));
 }
 
 function cliConfig(mirror: string | undefined): string {

@@ -1,6 +1,9 @@
 /** Puts the project's `terraform test` suites and mocks next to a synthesized stack. */
 import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
+import type { TerraformStack } from "cdktf";
+import type { TerraformToolchain } from "./terraform-run";
+import { type InitializedStack, initializedStack } from "./terraform-console";
 
 const SUITES_DIR = join(__dirname, "..", "terraform");
 
@@ -78,4 +81,21 @@ export function installFleetSuites(stackDir: string, fleet: FleetSuiteSettings):
     `# Written by __tests__/support/terraform-suites.ts: this env's fleet.maxInstances, for the fleet test runs.\nfleet_max_instances = ${fleet.maxInstances}\n`,
   );
   return files;
+}
+
+/**
+ * A module-level `terraform test`: a one-stack app holding what `build` adds (variables, a construct, test outputs;
+ * no provider, so nothing to install), `terraform init -backend=false`ed, with the test file `suite` (a path under
+ * `__tests__/terraform/`) copied to its `tests/`. Call `app.cleanup()` when done.
+ */
+export async function stackWithSuite(
+  toolchain: TerraformToolchain,
+  name: string,
+  build: (stack: TerraformStack) => void,
+  suite: string,
+): Promise<InitializedStack> {
+  const initialized = await initializedStack(toolchain, name, build, ["-backend=false"]);
+  mkdirSync(join(initialized.dir, "tests"), { recursive: true });
+  copyFileSync(suite, join(initialized.dir, "tests", basename(suite)));
+  return initialized;
 }

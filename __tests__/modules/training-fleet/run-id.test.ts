@@ -3,7 +3,6 @@
  * `__tests__/terraform/fleet-run-id/run-id.tftest.hcl` on a stack holding only the variables, the run id and two test
  * outputs. No provider to install or mock, so six applies take about a second. Skips where terraform is missing.
  */
-import { mkdirSync, copyFileSync } from "node:fs";
 import { join } from "node:path";
 import { TerraformOutput } from "cdktf";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -12,7 +11,7 @@ import { FleetVariables } from "../../../src/fleet-variables";
 import type { SynthesizedApp } from "../../support/synth";
 import { type TerraformToolchain, describeTestFailures, terraformTest } from "../../support/terraform";
 import { TrainingVariables } from "../../../src/variables";
-import { initializedStack } from "../../support/terraform-console";
+import { stackWithSuite } from "../../support/terraform-suites";
 
 const detection = inject("terraform");
 const SUITE = join(__dirname, "..", "..", "terraform", "fleet-run-id", "run-id.tftest.hcl");
@@ -23,7 +22,7 @@ describe.skipIf(!detection.available)("the fleet's shared run id under the real 
   let dir: string;
 
   beforeAll(async () => {
-    ({ app, dir } = await initializedStack(
+    ({ app, dir } = await stackWithSuite(
       toolchain,
       "runid",
       (stack) => {
@@ -34,10 +33,8 @@ describe.skipIf(!detection.available)("the fleet's shared run id under the real 
         new TerraformOutput(stack, "run_id", { value: runId.value });
         new TerraformOutput(stack, "run_id_resource", { value: runId.data.id });
       },
-      ["-backend=false"],
+      SUITE,
     ));
-    mkdirSync(join(dir, "tests"), { recursive: true });
-    copyFileSync(SUITE, join(dir, "tests", "run-id.tftest.hcl"));
   });
 
   afterAll(() => app?.cleanup());

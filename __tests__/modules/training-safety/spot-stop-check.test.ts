@@ -4,7 +4,6 @@
  * `__tests__/terraform/safety-spot-stop/spot-stop.tftest.hcl` on a stack holding only the variables and the check
  * (no provider to install or mock). Plus the synth side: the check exists exactly when a net stops a one-time request.
  */
-import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { Fn, TerraformCount, Token } from "cdktf";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -13,7 +12,7 @@ import type { SynthesizedApp } from "../../support/synth";
 import { type TerraformToolchain, describeTestFailures, terraformTest } from "../../support/terraform";
 import { TrainingVariables } from "../../../src/variables";
 import { synthSafety } from "../../support/safety/stack";
-import { initializedStack } from "../../support/terraform-console";
+import { stackWithSuite } from "../../support/terraform-suites";
 
 const detection = inject("terraform");
 const SUITE = join(__dirname, "..", "..", "terraform", "safety-spot-stop", "spot-stop.tftest.hcl");
@@ -40,7 +39,7 @@ describe.skipIf(!detection.available)("safety: the spot stop check under the rea
   let dir: string;
 
   beforeAll(async () => {
-    ({ app, dir } = await initializedStack(
+    ({ app, dir } = await stackWithSuite(
       toolchain,
       "spotstop",
       (stack) => {
@@ -48,10 +47,8 @@ describe.skipIf(!detection.available)("safety: the spot stop check under the rea
         const count = TerraformCount.of(Token.asNumber(Fn.conditional(variables.createInstance.booleanValue, 1, 0)));
         new SpotStopCheck(stack, "SpotStopCheck", { useSpot: variables.useSpot.booleanValue, count, requestType: "one-time", stoppingNets: ["safety.guard.action"] });
       },
-      ["-backend=false"],
+      SUITE,
     ));
-    mkdirSync(join(dir, "tests"), { recursive: true });
-    copyFileSync(SUITE, join(dir, "tests", "spot-stop.tftest.hcl"));
   });
 
   afterAll(() => app?.cleanup());

@@ -1,6 +1,7 @@
 "use strict";
 /**
- * The TypeScript runner of `npm run synth` and `cdktf synth` (`node -r ./scripts/ts-hook.cjs main.ts`) and of `gti`
+ * The TypeScript runner of `npm run synth` and `cdktf synth` (`node --max-semi-space-size=4 -r ./scripts/ts-hook.cjs
+ * main.ts`) and of `gti`
  * (bin/gti.cjs requires it before src/cli/main.ts): a CommonJS
  * require hook that compiles each project `.ts` file with esbuild (the compiler tsx uses, with tsx's options) and keeps
  * the result in `node_modules/.cache/gpu-training-infra/ts/`, keyed by a hash of the file's path and contents and of

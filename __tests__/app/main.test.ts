@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { synthCommand } from "../support/synth-command";
 
 const PROJECT = join(__dirname, "..", "..");
@@ -20,10 +20,21 @@ function runMain(env: Record<string, string>) {
   });
 }
 
+/** The issue-17 budget for the synth of every stack: peak resident set size of the node process. */
+const SYNTH_RSS_BUDGET_MIB = 140;
+
 describe("main.ts", () => {
+  // One synth of the shipped env files, with scripts/bench-rss.cjs preloaded (what `npm run bench` measures with).
+  const outdir = join(temp, "out");
+  const rssFile = join(temp, "rss");
+  let result: ReturnType<typeof runMain>;
+  beforeAll(() => {
+    writeFileSync(rssFile, "");
+    const preload = `--require ${join(PROJECT, "scripts", "bench-rss.cjs")}`;
+    result = runMain({ CDKTF_OUTDIR: outdir, GTI_BENCH_RSS_FILE: rssFile, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} ${preload}`.trim() });
+  });
+
   it("GIVEN the env files WHEN run THEN every stack is written to <outdir>/stacks/<stack>/cdk.tf.json, and listed", () => {
-    const outdir = join(temp, "out");
-    const result = runMain({ CDKTF_OUTDIR: outdir });
     expect(result.status, result.stderr).toBe(0);
     for (const stack of ["bootstrap", "dev", "prod", "training"]) {
       expect(existsSync(join(outdir, "stacks", stack, "cdk.tf.json")), stack).toBe(true);
@@ -35,6 +46,19 @@ describe("main.ts", () => {
     expect(result.stderr).toMatch(/^ {2}envs\/_shared\.ts:\d+:\d+ {2}state\.bucket = "gpu-training-infra-tfstate-123456789012" \(envs dev, prod, training\)/m);
     expect(result.stderr).toMatch(/^ {2}envs\/_shared\.ts:\d+:\d+ {2}repository = "github\.com\/example-org\/gpu-training-infra"/m);
     expect(result.stderr.match(/state\.bucket = /g)).toHaveLength(1);
+  });
+
+  it(`GIVEN the env files WHEN every stack is synthesized THEN the process peaks under ${SYNTH_RSS_BUDGET_MIB} MiB resident`, () => {
+    // package.json's synth caps V8's young generation (--max-semi-space-size): without it the peak was ~141 MiB.
+    expect(result.status, result.stderr).toBe(0);
+    const peaks = readFileSync(rssFile, "utf8").split("\n").filter(Boolean).map((kib) => Number(kib) / 1024);
+    expect(peaks).toHaveLength(1);
+    expect(peaks[0]).toBeLessThanOrEqual(SYNTH_RSS_BUDGET_MIB);
+  });
+
+  it("GIVEN cdktf.json WHEN `cdktf synth` runs the app THEN it is the command `npm run synth` runs (same flags, same hook)", () => {
+    const app = (JSON.parse(readFileSync(join(PROJECT, "cdktf.json"), "utf8")) as { app: string }).app;
+    expect(["node", ...SYNTH.args].join(" ")).toBe(app);
   });
 
   it("GIVEN a machine without terraform WHEN run THEN every stack still synthesizes (no synth-time binary check)", () => {

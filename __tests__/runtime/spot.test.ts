@@ -161,6 +161,16 @@ describe("spot watcher: IMDSv2 token flow", () => {
     expect(gets.length).toBeGreaterThan(10);
   });
 
+  it("GIVEN the default TTL WHEN the watcher polls many times THEN one token serves every request (cached for the boot)", async () => {
+    sandbox = await Sandbox.create();
+    const watcher = sandbox.start("bin/gti-spot-watcher");
+    await sandbox.waitFor("ten polls", () => sandbox.imds.requests.filter((r) => r.method === "GET").length > 10);
+    sandbox.imds.spotNotice();
+    await watcher.done;
+    expect(sandbox.imds.tokensIssued).toBe(1);
+    expect(sandbox.imds.rejected).toEqual([]);
+  });
+
   it("GIVEN the token is revoked mid-run WHEN the next poll gets 401 THEN a new token is fetched and the notice still seen", async () => {
     sandbox = await Sandbox.create();
     const watcher = sandbox.start("bin/gti-spot-watcher");

@@ -17,14 +17,27 @@ MARKERS="SUCCESS FAILURE INTERRUPTED"
 
 ts() { TZ=UTC printf "%(${1:-%FT%TZ})T" -1; }
 log() {
-  set -- "$(ts) ${COMPONENT}[$$]: $*"
+  local t
+  TZ=UTC printf -v t "%(%FT%TZ)T" -1 # as ts, without a subshell per line
+  set -- "$t ${COMPONENT}[$$]: $*"
   echo "$1" >&2
   echo "$1" >>"$LOG_FILE" || true
 }
 die() { log "ERROR: $*"; exit 1; }
 quiet() { "$@" >>"$LOG_FILE" 2>&1; }
-now() { echo "$EPOCHSECONDS"; }
-rd() { cat "$STATE/$1" 2>/dev/null; }
+# rd NAME: the state file's contents (as `cat`, less trailing newlines), fails when it cannot be read. The hot helpers
+# below read without a process: $(<file) and read are bash's own.
+rd() {
+  local v
+  rdv v "$1" || return 1
+  [ -z "$v" ] || printf '%s\n' "$v"
+}
+# rdv VAR NAME: rd into VAR, without a subshell
+rdv() {
+  local _rdv
+  [ -f "$STATE/$2" ] && { _rdv=$(<"$STATE/$2"); } 2>/dev/null || return 1
+  printf -v "$1" '%s' "$_rdv"
+}
 
 load_config() {
   local f=${GTI_CONFIG_FILE:-$R/etc/gpu-training/runtime.env}
@@ -58,20 +71,28 @@ load_config() {
 init() { LOG_FILE=$1 && mkdir -p "$STATE" "$VARLIB" "${LOG_FILE%/*}" && load_config; }
 settings() { local v; for v in "${!GTI_@}" IMAGE; do echo "$v=${!v}"; done; }
 
-imds_token() { # IMDSv2 token, cached, renewed at half its TTL
-  local f=$STATE/imds-token t
-  if [ -s "$f" ] && [ $(($(now) - $(stat -c %Y "$f"))) -lt $((GTI_IMDS_TOKEN_TTL / 2)) ]; then cat "$f"; return 0; fi
+# imds_token: the IMDSv2 token into IMDS_TOKEN (empty when it cannot be had), cached in a file as "<fetched at> <token>"
+# for every script of this boot, renewed at half its TTL. No subshell or process unless it fetches.
+imds_token() {
+  local f=$STATE/imds-token at="" t=""
+  { read -r at t <"$f"; } 2>/dev/null || true
+  if [[ $at =~ ^[0-9]+$ ]] && [ -n "$t" ] && [ $((EPOCHSECONDS - at)) -lt $((GTI_IMDS_TOKEN_TTL / 2)) ]; then
+    IMDS_TOKEN=$t
+    return 0
+  fi
+  IMDS_TOKEN=
   t=$(curl -fsS -X PUT -H "X-aws-ec2-metadata-token-ttl-seconds: $GTI_IMDS_TOKEN_TTL" -m "$GTI_IMDS_TIMEOUT" \
     "$IMDS/latest/api/token") || return 1
-  (umask 077 && printf '%s' "$t" >"$f.$$" && mv -f "$f.$$" "$f")
-  printf '%s' "$t"
+  (umask 077 && printf '%s %s\n' "$EPOCHSECONDS" "$t" >"$f.$BASHPID" && mv -f "$f.$BASHPID" "$f")
+  IMDS_TOKEN=$t
 }
 
 imds_get() { # status 0 (200), 4 (404: nothing there) or 1
   local i out
   for ((i = 1; i <= GTI_IMDS_RETRIES; i++)); do
+    imds_token || true # without a token the request still goes out, and its 401 is retried as before
     if out=$(curl -sS -w '\n%{http_code}' -m "$GTI_IMDS_TIMEOUT" \
-      -H "X-aws-ec2-metadata-token: $(imds_token)" "$IMDS/latest/$1" 2>/dev/null); then
+      -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" "$IMDS/latest/$1" 2>/dev/null); then
       case ${out##*$'\n'} in
         200) printf '%s' "${out%$'\n'*}"; return 0 ;;
         404) return 4 ;;
@@ -110,23 +131,26 @@ resolve_run() { # config > cached > RunId tag > generated (never the instance id
   OUT=$WORK/runs/$RUN_ID/outputs
 }
 
-# left: seconds a transfer may still take: until $UNTIL, else the deadline less the marker's reserve (none: fails)
-left() {
+# left: seconds a transfer may still take: until $UNTIL, else the deadline less the marker's reserve (none: fails).
+# time_left sets LEFT instead of printing it (no subshell: awsx runs it before every AWS call)
+time_left() {
   local u=${UNTIL:-}
-  [ -n "$u" ] || { u=$(rd deadline) && u=$((u - GTI_MARKER_RESERVE_SECONDS)); } || return 1
-  echo $((u - $(now)))
+  [ -n "$u" ] || { rdv u deadline && u=$((u - GTI_MARKER_RESERVE_SECONDS)); } || return 1
+  LEFT=$((u - EPOCHSECONDS))
 }
+left() { time_left && echo "$LEFT"; }
 # awsx: the AWS CLI, killed (its process group) when the time left runs out; not even started without time left
 awsx() {
   local t
-  t=$(left) || { "$GTI_AWS_CLI" "$@"; return $?; } # $?: a bare return in a trap returns the status before it
+  time_left || { "$GTI_AWS_CLI" "$@"; return $?; } # $?: a bare return in a trap returns the status before it
+  t=$LEFT
   [ "$t" -gt 0 ] || { log "no time left for aws $1 $2"; return 124; }
   timeout -k 1 "$t" "$GTI_AWS_CLI" "$@"
 }
 # stop_deadline: a stop's deadline (the grace, the final sync budget, the marker's reserve); an earlier one stays
 stop_deadline() {
-  local d=$(($(now) + $(stop_budget))) o
-  o=$(rd deadline) && [ "$o" -gt "$(now)" ] && [ "$o" -le "$d" ] || echo "$d" >"$STATE/deadline"
+  local d=$((EPOCHSECONDS + $(stop_budget))) o
+  rdv o deadline && [ "$o" -gt "$EPOCHSECONDS" ] && [ "$o" -le "$d" ] || echo "$d" >"$STATE/deadline"
 }
 stop_budget() { echo $((GRACE + (GTI_FINAL_SYNC_SECONDS > GRACE ? GTI_FINAL_SYNC_SECONDS : GRACE) + GTI_MARKER_RESERVE_SECONDS)); }
 
@@ -184,7 +208,8 @@ pick() {
 # promote LINE: LATEST.json to the checkpoint of a ckpt_index line (uploaded, unchanged), only forward
 promote() {
   local newest=$1 name cur type=file s3
-  name=${newest#* * * } cur=$(rd latest) || cur=0
+  name=${newest#* * * }
+  rdv cur latest || cur=0
   # Multi-node: every node syncs (torchrun's global rank 0, which saves, may be any node): S3's LATEST.json counts too
   if awk -v n="${newest%% *}" -v c="$cur" 'BEGIN { exit !(n <= c + 0) }' || { [ "$GTI_MODE" = fleet-multinode ] &&
     s3=$(quiet2 "$AWS" s3 cp "$S3RUN/checkpoints/LATEST.json" -) &&
@@ -207,7 +232,7 @@ promote() {
 sync_checkpoints() {
   local settle=${1:-$GTI_CHECKPOINT_SETTLE_SECONDS} x=${2:-} start before k first name
   [ -d "$CKPT" ] || return 0
-  start=$(now)
+  start=$EPOCHSECONDS
   before=$(ckpt_index)
   k=$(awk '$2 == 1 { print 1; exit }' <<<"$before")
   if [ -s "$STATE/deadline" ] && first=$(pick "$start" "$settle" "$x" "$k" <<<"$before") && [ -n "$first" ] &&
@@ -236,7 +261,7 @@ early_sync() {
 }
 stop_syncs() {
   local g
-  g=$(rd sync.pgid) && kill -KILL -- "-$g" 2>/dev/null && log "in-flight checkpoint sync $g stopped"
+  rdv g sync.pgid && kill -KILL -- "-$g" 2>/dev/null && log "in-flight checkpoint sync $g stopped"
   rm -f "$STATE/sync.pgid"
 }
 
@@ -276,11 +301,18 @@ upload_logs() {
 }
 
 js() {
-  local s=${1//\\/\\\\}
-  s=${s//\"/\\\"}
-  s=${s//$'\t'/\\t}
-  s=${s//$'\n'/\\n}
-  printf '"%s"' "${s//[[:cntrl:]]/}"
+  local j
+  jsv j "$1"
+  printf '%s' "$j"
+}
+# jsv VAR STRING: js into VAR, without a subshell (the marker quotes every log line it carries)
+jsv() {
+  local -n _jsv_out=$1
+  local _jsv=${2//\\/\\\\}
+  _jsv=${_jsv//\"/\\\"}
+  _jsv=${_jsv//$'\t'/\\t}
+  _jsv=${_jsv//$'\n'/\\n}
+  _jsv_out=\"${_jsv//[[:cntrl:]]/}\"
 }
 
 # pending FAILED: what failed uploads leave on this disk only (the marker tells the next instance what is lost)
@@ -297,14 +329,18 @@ pending() {
 
 # write_marker KIND EXIT_CODE REASON: first priority, until the deadline itself (the syncs stop at its reserve)
 write_marker() { # SUCCESS/FAILURE supersede INTERRUPTED (terminal runs never run again)
-  local kind=$1 f=$STATE/marker.json lf=$TRAIN_LOG m tr="" failed="" what n ok lines="" nu="" d u=""
+  local kind=$1 f=$STATE/marker.json lf=$TRAIN_LOG m q tr="" failed="" what n ok lines="" nu="" d u=""
   [ -s "$STATE/attempt" ] || lf=$SETUP_LOG
   while read -r what n ok; do
-    tr+="${tr:+,}{\"what\":$(js "$what"),\"attempts\":$n,\"ok\":$([ "$ok" = ok ] && echo true || echo false)}"
-    [ "$ok" = ok ] || failed+="${failed:+,}$(js "$what")"
+    jsv q "$what"
+    if [ "$ok" = ok ]; then tr+="${tr:+,}{\"what\":$q,\"attempts\":$n,\"ok\":true}"
+    else
+      tr+="${tr:+,}{\"what\":$q,\"attempts\":$n,\"ok\":false}"
+      failed+="${failed:+,}$q"
+    fi
   done <"$STATE/sync-report"
-  while IFS= read -r m; do lines+="${lines:+,}$(js "$m")"; done < <(tail -n "$GTI_MARKER_LOG_LINES" "$lf" 2>/dev/null)
-  while IFS= read -r m; do nu+="${nu:+,}$(js "$m")"; done < <(rd pending)
+  while IFS= read -r m; do jsv q "$m" && lines+="${lines:+,}$q"; done < <(tail -n "$GTI_MARKER_LOG_LINES" "$lf" 2>/dev/null)
+  while IFS= read -r m; do jsv q "$m" && nu+="${nu:+,}$q"; done < <(rd pending)
   m='{"status":"%s","run_id":%s,"run_id_source":"%s","reason":%s,"exit_code":%s,"instance_id":%s,"instance_type":%s,'
   m+='"lifecycle":%s,"mode":%s,"image":%s,"started_at":%s,"ended_at":"%s","resumed_from":%s,"transfers":[%s],'
   # shellcheck disable=SC2059
@@ -312,7 +348,7 @@ write_marker() { # SUCCESS/FAILURE supersede INTERRUPTED (terminal runs never ru
     "$2" "$(js "$(instance_id)")" "$(js "$(meta instance-type)")" "$(js "$(meta instance-life-cycle)")" \
     "$(js "$GTI_MODE")" "$(js "$IMAGE")" "$(js "$(rd attempt || rd boot-started)")" "$(ts)" \
     "$(js "$(rd resumed-from)")" "$tr" "$failed" "$nu" "$lines" >"$f"
-  d=$(rd deadline) && u=$((d > $(now) + 2 ? d : $(now) + 2))
+  rdv d deadline && u=$((d > EPOCHSECONDS + 2 ? d : EPOCHSECONDS + 2))
   UNTIL=$u s3x marker cp "$f" "$S3RUN/$kind" --content-type application/json || return 1
   [ "$kind" = INTERRUPTED ] || UNTIL=$u quiet "$AWS" s3 rm "$S3RUN/INTERRUPTED" || log "WARNING: INTERRUPTED not removed"
   log "marker $kind written to $S3RUN/$kind"
@@ -387,8 +423,8 @@ halt() {
   stop_deadline
   [ -e "$STATE/container-started" ] || return 0
   l=$(left) && [ $((l / 2)) -lt "$g" ] && g=$((l > 1 ? l / 2 : 0))
-  until=$(($(now) + g + 15))
-  while [ ! -s "$STATE/container-rc" ] && [ "$(now)" -lt "$until" ]; do
+  until=$((EPOCHSECONDS + g + 15))
+  while [ ! -s "$STATE/container-rc" ] && [ "$EPOCHSECONDS" -lt "$until" ]; do
     if running; then
       log "stopping the training container: SIGTERM, SIGKILL after ${g}s"
       docker stop --time "$g" "$CONTAINER" >/dev/null 2>&1 || true

@@ -56,7 +56,7 @@ peers() {
 # time, then id): the same on every node, never a replacement. Gone: a rank 0 that left (INTERRUPTED), still listed.
 mode_prepare() {
   [ "$GTI_MODE" = fleet-multinode ] || return 0
-  local gone="" rank="" n=0 until=$(($(now) + GTI_FLEET_RENDEZVOUS_TIMEOUT_SECONDS)) gpus r0 ip
+  local gone="" rank="" n=0 until=$((EPOCHSECONDS + GTI_FLEET_RENDEZVOUS_TIMEOUT_SECONDS)) gpus r0 ip
   echo - >"$STATE/rank"
   [ "$1" != INTERRUPTED ] || gone=$(quiet2 "$AWS" s3 cp "$S3RUN/INTERRUPTED" - |
     sed -n 's/.*"reason":"\(spot_interruption\|asg_termination\)".*"instance_id":"\([^"]*\)".*/\2/p') || true
@@ -69,7 +69,7 @@ mode_prepare() {
       log "waiting for peers: $n of $WANT in the group"
     fi
     [ ! -e "$STATE/interrupted" ] && [ ! -e "$STATE/stop-requested" ] || return 0
-    if [ "$(now)" -ge "$until" ]; then
+    if [ "$EPOCHSECONDS" -ge "$until" ]; then
       [ -n "$rank" ] || { log "this node is not in group $GTI_FLEET_ASG_NAME (or it cannot be read)"; return 1; }
       log "WARNING: $n of $WANT nodes after ${GTI_FLEET_RENDEZVOUS_TIMEOUT_SECONDS}s: starting with them, torchrun admits the others later"
       break

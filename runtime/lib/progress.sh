@@ -7,9 +7,11 @@
 
 # progress_watcher PYTHON: the watcher, SIGTERM ignored until it installs its own handler (a TERM in its first
 # milliseconds would kill it before its final flush); it also ends by itself once the container's exit code exists.
+# -I: no PYTHON* variables, user site or working directory on its path (it runs as root next to the training's
+# files); -S: no site-packages (standard library only; a distribution's .pth files cost ~30 ms per start).
 progress_watcher() {
   trap '' TERM
-  exec "$1" "$GTI_HOME/lib/progress.py"
+  exec "$1" -I -S "$GTI_HOME/lib/progress.py"
 }
 
 progress_start() {

@@ -68,7 +68,11 @@ load_config() {
   export AWS_REGION AWS_DEFAULT_REGION=$AWS_REGION
 }
 
-init() { LOG_FILE=$1 && mkdir -p "$STATE" "$VARLIB" "${LOG_FILE%/*}" && load_config; }
+init() { # every script's start: the directories once per boot (a test, not a mkdir process, after that)
+  LOG_FILE=$1
+  [ -d "$STATE" ] && [ -d "$VARLIB" ] && [ -d "${LOG_FILE%/*}" ] || mkdir -p "$STATE" "$VARLIB" "${LOG_FILE%/*}" || return 1
+  load_config
+}
 settings() { local v; for v in "${!GTI_@}" IMAGE; do echo "$v=${!v}"; done; }
 
 # imds_token: the IMDSv2 token into IMDS_TOKEN (empty when it cannot be had), cached in a file as "<fetched at> <token>"

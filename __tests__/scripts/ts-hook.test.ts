@@ -37,6 +37,49 @@ describe("ts-hook", () => {
     expect(result.stdout).toBe('{"name":"dev"}\n');
   });
 
+  describe("the env files' syntax check (src/config/file-issues.ts asks the hook first)", () => {
+    const LOAD = join(__dirname, "..", "..", "src", "config", "load.ts");
+    /** loadProject(dir) in a process run by the hook: its issues' rules, and whether esbuild (the compiler) was loaded. */
+    function loadProjectWithHook(dir: string): { rules: string[]; esbuildLoaded: boolean } {
+      const script = join(temp, "load-project.ts");
+      writeFileSync(
+        script,
+        [
+          `import { loadProject } from ${JSON.stringify(LOAD)};`,
+          `loadProject(${JSON.stringify(dir)}).then((p) => console.log(JSON.stringify({`,
+          `  rules: p.issues.map((i) => i.rule),`,
+          `  esbuildLoaded: Object.keys(require.cache).some((m) => m.includes("/node_modules/esbuild/lib/")), // its package.json is the cache salt`,
+          `})));`,
+        ].join("\n"),
+      );
+      const result = run(script);
+      expect(result.stderr).toBe("");
+      return JSON.parse(result.stdout) as { rules: string[]; esbuildLoaded: boolean };
+    }
+    function envsWith(name: string, text: string): string {
+      const dir = join(temp, name);
+      rmSync(dir, { recursive: true, force: true });
+      mkdirSync(dir);
+      writeFileSync(join(dir, "dev.ts"), text);
+      return dir;
+    }
+
+    it("GIVEN env files the hook compiled on an earlier load WHEN loaded again THEN esbuild is not started to check their syntax", () => {
+      const dir = envsWith("envs-compiled", `export default { name: "dev", region: "us-east-1" };\n`);
+      loadProjectWithHook(dir); // the first load compiles (and caches) dev.ts
+      expect(loadProjectWithHook(dir).esbuildLoaded).toBe(false);
+    });
+
+    it("GIVEN an env file with a syntax error WHEN loaded twice THEN both loads report it (only a compiled file is known to compile)", () => {
+      const dir = envsWith("envs-broken", `export default { name: "dev",, region: "us-east-1" };\n`);
+      for (let i = 0; i < 2; i++) {
+        const loaded = loadProjectWithHook(dir);
+        expect(loaded.rules.some((rule) => rule.startsWith("syntax error:")), JSON.stringify(loaded.rules)).toBe(true);
+        expect(loaded.esbuildLoaded).toBe(true);
+      }
+    });
+  });
+
   it("GIVEN an env file that throws WHEN loaded THEN its stack names the TypeScript line, not the compiled one", () => {
     const envs = join(temp, "envs");
     const envFile = join(envs, "dev.ts");

@@ -1,13 +1,32 @@
 /** What is wrong with an env file that does not load: a syntax error, a misspelt import or identifier, a throw. */
+import { realpathSync } from "node:fs";
 import { resolve as resolvePath, sep } from "node:path";
-import { transformSync } from "esbuild";
 import type { ConfigIssue } from "../errors";
 import type { EnvsFile } from "./load";
 
-/** A syntax error of a file (what esbuild, which tsx runs, refuses), with the line and a caret; undefined when it compiles. */
-export function syntaxIssue(shown: string, text: string): ConfigIssue | undefined {
+/** scripts/ts-hook.cjs, when it runs this process (`npm run synth`, `cdktf synth`, `gti`): it knows what it compiled. */
+interface TsHook {
+  knownToCompile(filename: string, source: string): boolean;
+}
+const tsHook = (globalThis as Record<symbol, TsHook | undefined>)[Symbol.for("gpu-training-infra.ts-hook")];
+
+/** Whether the hook compiled exactly `text` as the file at `path` before (then it has no syntax error). */
+function compiledBefore(path: string, text: string): boolean {
   try {
-    transformSync(text, { loader: "ts", sourcefile: shown, logLevel: "silent" });
+    return tsHook?.knownToCompile(realpathSync(path), text) ?? false;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A syntax error of a file (what esbuild, which tsx and scripts/ts-hook.cjs run, refuses), with the line and a caret;
+ * undefined when it compiles. esbuild is started only for a file the hook has not compiled as it is now.
+ */
+export function syntaxIssue(shown: string, text: string, path?: string): ConfigIssue | undefined {
+  if (path !== undefined && compiledBefore(path, text)) return undefined;
+  try {
+    (require("esbuild") as typeof import("esbuild")).transformSync(text, { loader: "ts", sourcefile: shown, logLevel: "silent" });
     return undefined;
   } catch (error) {
     const first = (error as { errors?: { text: string; location?: { line: number; column: number; lineText: string } | null }[] })

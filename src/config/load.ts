@@ -159,7 +159,7 @@ export async function loadProject(dir: string = envsDir()): Promise<LoadedProjec
     const path = join(dir, file);
     const shown = relative(shownRoot, path);
     const text = readFileSync(path, "utf8");
-    files.set(resolvePath(path), { name: file, path, shown, text, source: indexSource(shown, text), syntaxError: syntaxIssue(shown, text) });
+    files.set(resolvePath(path), { name: file, path, shown, text, source: indexSource(shown, text), syntaxError: syntaxIssue(shown, text, path) });
   }
   const byShown = new Map([...files.values()].map((f) => [f.shown, f]));
   const resolveImport = (from: SourceIndex, specifier: string): SourceIndex | undefined => {

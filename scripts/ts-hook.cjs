@@ -14,7 +14,8 @@
  * - `GTI_DEBUG=1` or `--debug` (the stack trace main.ts prints): source maps on for the whole run;
  * - the env files (`envs/*.ts`, or under `GTI_ENVS_DIR`): their errors are reported at their line (src/config/load.ts reads the stack), so
  *   source maps are on while they load.
- * Dynamic `import()` of a `.ts` file (the env files) goes through require, as in tsx.
+ * Dynamic `import()` of a `.ts` file (the env files) goes through require, as in tsx. cdktf's `archiver` (ARCHIVE
+ * assets only) is loaded on first use, and `knownToCompile` tells the env files' syntax check what compiled before.
  */
 const { createHash, randomBytes } = require("node:crypto");
 const { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } = require("node:fs");
@@ -100,4 +101,22 @@ Module._extensions[".ts"] = function loadTypeScript(module, filename) {
 const resolveFilename = Module._resolveFilename;
 Module._resolveFilename = function resolveFileUrl(request, ...rest) {
   return resolveFilename.call(this, typeof request === "string" && request.startsWith("file:") ? fileURLToPath(request) : request, ...rest);
+};
+
+// cdktf's lib/private/fs.js requires `archiver` when cdktf loads (~100 modules, ~90 ms of a ~0.8 s synth), for
+// ARCHIVE assets only, and zips those in a child process of its own (`node fs.js SRC DEST`, which requires archiver
+// there); this project's assets are FILE assets anyway. So that one require gets a function that loads the real
+// archiver on its first call: a synth never loads it, and an ARCHIVE asset still works
+// (`__tests__/scripts/ts-hook.test.ts`).
+const load = Module._load;
+const CDKTF_FS = `${sep}node_modules${sep}cdktf${sep}lib${sep}private${sep}fs.js`;
+Module._load = function loadLazily(request, parent, isMain) {
+  if (request === "archiver" && parent?.filename?.endsWith(CDKTF_FS)) {
+    let archiver;
+    return function lazyArchiver(...args) {
+      archiver ??= load.call(Module, request, parent, isMain);
+      return archiver(...args);
+    };
+  }
+  return load.call(this, request, parent, isMain);
 };

@@ -1,6 +1,6 @@
 /** scripts/ts-hook.cjs, the TypeScript runner of `npm run synth` and `cdktf synth`: compiled once, never stale. */
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -77,6 +77,44 @@ describe("ts-hook", () => {
         expect(loaded.rules.some((rule) => rule.startsWith("syntax error:")), JSON.stringify(loaded.rules)).toBe(true);
         expect(loaded.esbuildLoaded).toBe(true);
       }
+    });
+  });
+
+  describe("cdktf's archiver, loaded on first use", () => {
+    /** A cdktf app with one asset of `type`, synthesized into `out` by a process the hook runs; prints whether archiver loaded. */
+    function synthAsset(type: "FILE" | "ARCHIVE", out: string) {
+      const asset = join(temp, `asset-${type}`);
+      mkdirSync(asset, { recursive: true });
+      writeFileSync(join(asset, "handler.js"), "exports.handler = async () => 1;\n");
+      const app = join(temp, `asset-app-${type}.ts`);
+      writeFileSync(
+        app,
+        [
+          `import { App, AssetType, TerraformAsset, TerraformOutput, TerraformStack } from ${JSON.stringify(join(__dirname, "..", "..", "node_modules", "cdktf"))};`,
+          `const app = new App({ outdir: ${JSON.stringify(out)}, stackTraces: false });`,
+          `const stack = new TerraformStack(app, "assets");`,
+          `const path = ${JSON.stringify(type === "FILE" ? join(asset, "handler.js") : asset)};`,
+          `const code = new TerraformAsset(stack, "code", { path, type: AssetType.${type} });`,
+          `new TerraformOutput(stack, "code_path", { value: code.path });`,
+          `app.synth();`,
+          `console.log(Object.keys(require.cache).some((m) => m.includes("/node_modules/archiver/")));`,
+        ].join("\n"),
+      );
+      const result = spawnSync(process.execPath, ["-r", HOOK, app], { cwd: join(__dirname, "..", ".."), encoding: "utf8", timeout: 60_000 });
+      expect(result.status, result.stderr).toBe(0);
+      return { archiverLoaded: result.stdout.trim() === "true", files: readdirSync(out, { recursive: true }).map(String) };
+    }
+
+    it("GIVEN a synth with FILE assets only (this project's) WHEN run by the hook THEN archiver is never loaded", () => {
+      const synth = synthAsset("FILE", join(temp, "out-file"));
+      expect(synth.files.some((f) => f.endsWith("handler.js"))).toBe(true);
+      expect(synth.archiverLoaded).toBe(false);
+    });
+
+    it("GIVEN an ARCHIVE asset WHEN synthesized by a process the hook runs THEN cdktf still zips the directory", () => {
+      // cdktf zips in a child process of its own (`node .../private/fs.js SRC DEST`), which loads archiver itself.
+      const synth = synthAsset("ARCHIVE", join(temp, "out-archive"));
+      expect(synth.files.filter((f) => f.endsWith(".zip"))).toHaveLength(1);
     });
   });
 

@@ -116,6 +116,14 @@ meta() { # cached per boot
   printf '%s' "$v"
 }
 instance_id() { meta instance-id || echo unknown; }
+# metav VAR PATH: meta into VAR (no subshell once this boot has it); instance_idv VAR: instance_id into VAR
+metav() {
+  rdv "$1" "meta-${2//\//_}" && return 0
+  local _metav
+  _metav=$(meta "$2") || return 1
+  printf -v "$1" '%s' "$_metav"
+}
+instance_idv() { metav "$1" instance-id || printf -v "$1" '%s' unknown; }
 
 resolve_run() { # config > cached > RunId tag > generated (never the instance id)
   [ -n "${RUN_ID:-}" ] && return 0
@@ -211,7 +219,7 @@ pick() {
 
 # promote LINE: LATEST.json to the checkpoint of a ckpt_index line (uploaded, unchanged), only forward
 promote() {
-  local newest=$1 name cur type=file s3
+  local newest=$1 name cur type=file s3 j_run j_name j_id v at
   name=${newest#* * * }
   rdv cur latest || cur=0
   # Multi-node: every node syncs (torchrun's global rank 0, which saves, may be any node): S3's LATEST.json counts too
@@ -222,8 +230,10 @@ promote() {
     return 0
   fi
   if [ -d "$CKPT/$name" ]; then type=dir; fi
-  printf '{"run_id":%s,"checkpoint":%s,"type":"%s","mtime":%s,"synced_at":"%s","instance_id":%s}\n' "$(js "$RUN_ID")" \
-    "$(js "$name")" "$type" "${newest%% *}" "$(ts)" "$(js "$(instance_id)")" >"$STATE/LATEST.json"
+  jsv j_run "$RUN_ID" && jsv j_name "$name" && instance_idv v && jsv j_id "$v" # no subshell per field
+  TZ=UTC printf -v at '%(%FT%TZ)T' -1
+  printf '{"run_id":%s,"checkpoint":%s,"type":"%s","mtime":%s,"synced_at":"%s","instance_id":%s}\n' "$j_run" "$j_name" \
+    "$type" "${newest%% *}" "$at" "$j_id" >"$STATE/LATEST.json"
   s3x LATEST.json cp "$STATE/LATEST.json" "$S3RUN/checkpoints/" || return 1
   echo "$newest" >"$STATE/latest"
   log "checkpoint $name is complete and in S3"
@@ -333,7 +343,8 @@ pending() {
 
 # write_marker KIND EXIT_CODE REASON: first priority, until the deadline itself (the syncs stop at its reserve)
 write_marker() { # SUCCESS/FAILURE supersede INTERRUPTED (terminal runs never run again)
-  local kind=$1 f=$STATE/marker.json lf=$TRAIN_LOG m q tr="" failed="" what n ok lines="" nu="" d u=""
+  local kind=$1 f=$STATE/marker.json lf=$TRAIN_LOG m q tr="" failed="" what n ok lines="" nu="" d u="" v at
+  local j_run j_reason j_id j_type j_life j_mode j_image j_started j_resumed
   [ -s "$STATE/attempt" ] || lf=$SETUP_LOG
   while read -r what n ok; do
     jsv q "$what"
@@ -347,11 +358,21 @@ write_marker() { # SUCCESS/FAILURE supersede INTERRUPTED (terminal runs never ru
   while IFS= read -r m; do jsv q "$m" && nu+="${nu:+,}$q"; done < <(rd pending)
   m='{"status":"%s","run_id":%s,"run_id_source":"%s","reason":%s,"exit_code":%s,"instance_id":%s,"instance_type":%s,'
   m+='"lifecycle":%s,"mode":%s,"image":%s,"started_at":%s,"ended_at":"%s","resumed_from":%s,"transfers":[%s],'
+  # every field quoted into a variable (no subshell per field)
+  jsv j_run "$RUN_ID" && jsv j_reason "$3" && jsv j_mode "$GTI_MODE" && jsv j_image "$IMAGE"
+  instance_idv v && jsv j_id "$v"
+  metav v instance-type || v=
+  jsv j_type "$v"
+  metav v instance-life-cycle || v=
+  jsv j_life "$v"
+  rdv v attempt || rdv v boot-started || v=
+  jsv j_started "$v"
+  rdv v resumed-from || v=
+  jsv j_resumed "$v"
+  TZ=UTC printf -v at '%(%FT%TZ)T' -1
   # shellcheck disable=SC2059
-  printf "$m"'"failed":[%s],"not_uploaded":[%s],"last_log_lines":[%s]}\n' "$kind" "$(js "$RUN_ID")" "$RUN_SRC" "$(js "$3")" \
-    "$2" "$(js "$(instance_id)")" "$(js "$(meta instance-type)")" "$(js "$(meta instance-life-cycle)")" \
-    "$(js "$GTI_MODE")" "$(js "$IMAGE")" "$(js "$(rd attempt || rd boot-started)")" "$(ts)" \
-    "$(js "$(rd resumed-from)")" "$tr" "$failed" "$nu" "$lines" >"$f"
+  printf "$m"'"failed":[%s],"not_uploaded":[%s],"last_log_lines":[%s]}\n' "$kind" "$j_run" "$RUN_SRC" "$j_reason" \
+    "$2" "$j_id" "$j_type" "$j_life" "$j_mode" "$j_image" "$j_started" "$at" "$j_resumed" "$tr" "$failed" "$nu" "$lines" >"$f"
   rdv d deadline && u=$((d > EPOCHSECONDS + 2 ? d : EPOCHSECONDS + 2))
   UNTIL=$u s3x marker cp "$f" "$S3RUN/$kind" --content-type application/json || return 1
   [ "$kind" = INTERRUPTED ] || UNTIL=$u quiet "$AWS" s3 rm "$S3RUN/INTERRUPTED" || log "WARNING: INTERRUPTED not removed"

@@ -2,10 +2,11 @@
  * Checkpoint sync, the completeness contract (LATEST.json) and resuming a run on a replacement instance, with the
  * real runtime scripts against stubs.
  */
+import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { RUN_ID, Sandbox } from "../support/runtime/sandbox";
+import { RUN_ID, RUNTIME_DIR, Sandbox } from "../support/runtime/sandbox";
 
 let sandbox: Sandbox;
 afterEach(async () => sandbox?.cleanup());
@@ -21,6 +22,17 @@ function localCheckpoint(name: string, ageSeconds = 0): string {
   const t = new Date(Date.now() - ageSeconds * 1000);
   for (const p of [join(dir, "weights.bin"), join(dir, "step"), dir]) utimesSync(p, t, t);
   return dir;
+}
+
+/** Runs `script` in bash as a runtime script would (lib/common.sh, init, the run resolved), in the sandbox. */
+function withRuntime(script: string): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const bash = `set -euo pipefail; . "$0/lib/common.sh"; init "$RUNTIME_LOG"; resolve_run; ${script}`;
+    const child = spawn("bash", ["-c", bash, RUNTIME_DIR], { env: sandbox.env(), stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.on("exit", (code) => resolve({ code, stderr }));
+  });
 }
 
 /** Puts checkpoints and a LATEST.json pointer in S3 as an earlier, interrupted attempt would have left them. */
@@ -51,6 +63,28 @@ describe("checkpoint completeness (LATEST.json)", () => {
     expect(latest().checkpoint).toBe("checkpoint-1");
     await sandbox.run("bin/gti-launcher", ["sync"]); // nothing changes any more: now it is complete
     expect(latest().checkpoint).toBe("checkpoint-2");
+  });
+
+  it("GIVEN a directory checkpoint indexed and uploaded WHEN the trainer rotates it away before LATEST.json is written THEN LATEST.json still says directory (soak seed 2656632927)", async () => {
+    // A restore reads the type: "file" for a directory made the next attempt fail (checkpoint_restore_failed).
+    sandbox = await Sandbox.create();
+    localCheckpoint("checkpoint-4");
+    const result = await withRuntime(
+      `line=$(ckpt_index | tail -n 1); s3x checkpoints sync "$CKPT/checkpoint-4" "$S3RUN/checkpoints/checkpoint-4/"; rm -rf "$CKPT/checkpoint-4"; promote "$line"`,
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(latest()).toMatchObject({ checkpoint: "checkpoint-4", type: "dir" });
+  });
+
+  it("GIVEN a file checkpoint indexed and uploaded WHEN it is rotated away before LATEST.json is written THEN LATEST.json says file", async () => {
+    sandbox = await Sandbox.create();
+    mkdirSync(sandbox.runDir("checkpoints"), { recursive: true });
+    writeFileSync(join(sandbox.runDir("checkpoints"), "model-4.pt"), "weights");
+    const result = await withRuntime(
+      `line=$(ckpt_index | tail -n 1); s3x checkpoints cp "$CKPT/model-4.pt" "$S3RUN/checkpoints/model-4.pt"; rm -f "$CKPT/model-4.pt"; promote "$line"`,
+    );
+    expect(result.code, result.stderr).toBe(0);
+    expect(latest()).toMatchObject({ checkpoint: "model-4.pt", type: "file" });
   });
 
   it("GIVEN a settle time WHEN a periodic sync runs THEN a just-written checkpoint is uploaded but not yet LATEST", async () => {

@@ -202,12 +202,17 @@ current_marker() {
 }
 
 # ckpt_index: "<newest mtime> <complete> <fingerprint> <name>" per checkpoint; tmp* and .* are in progress. complete:
-# 1 with a COMPLETE file in it, or for every entry once the trainer declared atomic renames (.atomic-rename)
+# 1 with a COMPLETE file in it, or for every entry once the trainer declared atomic renames (.atomic-rename). The
+# fingerprint ends with the checkpoint's type (d: a directory, f: a file; symlinks followed), as indexed: promote
+# names it in LATEST.json even when the trainer has rotated the checkpoint away since (soak seed 2656632927).
 ckpt_index() {
-  find "$CKPT" -mindepth 1 -printf '%T@ %s %P\n' | awk -v r="$([ ! -e "$CKPT/.atomic-rename" ] || echo 1)" '
-    { p = $0; sub(/^[^ ]+ [^ ]+ /, "", p); n = p; sub(/\/.*/, "", n) }
-    n !~ /^(tmp|\.)/ { c[n]++; s[n] += $2; t[n] += $1; if ($1 > m[n]) m[n] = $1; if (p == n "/COMPLETE" || r) k[n] = 1 }
-    END { for (n in c) printf "%.6f %d %d:%d:%.6f %s\n", m[n], k[n], c[n], s[n], t[n], n }' | sort
+  local r=
+  [ ! -e "$CKPT/.atomic-rename" ] || r=1
+  find "$CKPT" -mindepth 1 -printf '%T@ %s %Y %P\n' | awk -v r="$r" '
+    { p = $0; sub(/^[^ ]+ [^ ]+ [^ ]+ /, "", p); n = p; sub(/\/.*/, "", n) }
+    n !~ /^(tmp|\.)/ { c[n]++; s[n] += $2; t[n] += $1; if ($1 > m[n]) m[n] = $1; if (p == n "/COMPLETE" || r) k[n] = 1
+      if (p == n) y[n] = $3 }
+    END { for (n in c) printf "%.6f %d %d:%d:%.6f:%s %s\n", m[n], k[n], c[n], s[n], t[n], y[n], n }' | sort
 }
 
 # pick START SETTLE SUSPECT COMPLETE-KNOWN: the newest promotable line of a ckpt_index on stdin: complete by the
@@ -229,7 +234,8 @@ promote() {
     [ "${cur#* * * }" = "$name" ] || log "checkpoint $name is in S3; LATEST.json keeps a newer one"
     return 0
   fi
-  if [ -d "$CKPT/$name" ]; then type=dir; fi
+  v=${newest#* * } # the type the index saw (the trainer may have rotated the checkpoint away since)
+  case ${v%% *} in *:d) type=dir ;; esac
   jsv j_run "$RUN_ID" && jsv j_name "$name" && instance_idv v && jsv j_id "$v" # no subshell per field
   TZ=UTC printf -v at '%(%FT%TZ)T' -1
   printf '{"run_id":%s,"checkpoint":%s,"type":"%s","mtime":%s,"synced_at":"%s","instance_id":%s}\n' "$j_run" "$j_name" \

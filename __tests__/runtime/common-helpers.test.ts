@@ -66,6 +66,16 @@ describe("lib/common.sh: metav and instance_idv (metadata into a variable)", () 
   });
 });
 
+describe("lib/common.sh: ts and tsv (UTC timestamps)", () => {
+  it("GIVEN no format and a format WHEN stamped THEN ts prints and tsv stores the same UTC time, ISO 8601 by default", () => {
+    const [iso, isoV, compact, compactV] = withCommon(`ts; echo; tsv a; echo "$a"; ts %Y%m%d; echo; tsv b %Y%m%d; echo "$b"`).split("\n");
+    expect(iso).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/);
+    expect(Math.abs(Date.parse(iso as string) - Date.now())).toBeLessThan(5_000);
+    expect(compact).toMatch(/^\d{8}$/);
+    expect([isoV, compactV]).toEqual([iso, compact]);
+  });
+});
+
 describe("lib/common.sh: js and jsv (JSON strings for the markers)", () => {
   it.each([
     ["plain text", "checkpoint-200"],

@@ -15,10 +15,16 @@ LOG_FILE=${LOG_FILE:-$RUNTIME_LOG}
 COMPONENT=${COMPONENT:-${0##*/}}
 MARKERS="SUCCESS FAILURE INTERRUPTED"
 
-ts() { TZ=UTC printf "%(${1:-%FT%TZ})T" -1; }
+# ts [FORMAT]: the UTC time (ISO 8601 by default); tsv VAR [FORMAT]: the same into VAR, without a subshell
+tsv() { TZ=UTC printf -v "$1" "%(${2:-%FT%TZ})T" -1; }
+ts() {
+  local t
+  tsv t "${1:-}"
+  printf '%s' "$t"
+}
 log() {
   local t
-  TZ=UTC printf -v t "%(%FT%TZ)T" -1 # as ts, without a subshell per line
+  tsv t
   set -- "$t ${COMPONENT}[$$]: $*"
   echo "$1" >&2
   echo "$1" >>"$LOG_FILE" || true
@@ -237,7 +243,7 @@ promote() {
   v=${newest#* * } # the type the index saw (the trainer may have rotated the checkpoint away since)
   case ${v%% *} in *:d) type=dir ;; esac
   jsv j_run "$RUN_ID" && jsv j_name "$name" && instance_idv v && jsv j_id "$v" # no subshell per field
-  TZ=UTC printf -v at '%(%FT%TZ)T' -1
+  tsv at
   printf '{"run_id":%s,"checkpoint":%s,"type":"%s","mtime":%s,"synced_at":"%s","instance_id":%s}\n' "$j_run" "$j_name" \
     "$type" "${newest%% *}" "$at" "$j_id" >"$STATE/LATEST.json"
   s3x LATEST.json cp "$STATE/LATEST.json" "$S3RUN/checkpoints/" || return 1
@@ -375,7 +381,7 @@ write_marker() { # SUCCESS/FAILURE supersede INTERRUPTED (terminal runs never ru
   jsv j_started "$v"
   rdv v resumed-from || v=
   jsv j_resumed "$v"
-  TZ=UTC printf -v at '%(%FT%TZ)T' -1
+  tsv at
   # shellcheck disable=SC2059
   printf "$m"'"failed":[%s],"not_uploaded":[%s],"last_log_lines":[%s]}\n' "$kind" "$j_run" "$RUN_SRC" "$j_reason" \
     "$2" "$j_id" "$j_type" "$j_life" "$j_mode" "$j_image" "$j_started" "$at" "$j_resumed" "$tr" "$failed" "$nu" "$lines" >"$f"

@@ -9,6 +9,19 @@ import { runWatcher as watch } from "../support/runtime/progress-harness";
 const steps = (from: number, to: number, every: number, extra = ""): { at: number; lines: string[] }[] =>
   Array.from({ length: to - from + 1 }, (_, i) => ({ at: (from + i) * every, lines: [`{"step": ${from + i}${extra}}`] }));
 
+describe("progress.py: rotation", () => {
+  it("GIVEN lines the trainer appends between a poll's read and the rotation's copy WHEN rotated THEN they count as skipped (moved to .1 unread)", () => {
+    const late = '{"step": 99}\n';
+    const { snapshot } = watch({
+      env: { GTI_PROGRESS_MAX_BYTES: "100" },
+      reports: [{ at: 1, lines: Array.from({ length: 10 }, (_, i) => `{"step": ${i + 1}}`) }],
+      appendBeforeRotationCopy: late,
+      end: 2,
+    });
+    expect(snapshot).toMatchObject({ rotations: 1, step: 10, skipped_bytes: late.length });
+  });
+});
+
 describe("progress.py: the stall window", () => {
   it.each([
     ["the env's minutes", { GTI_STALL_MINUTES: "30" }, "", 1800],

@@ -175,13 +175,16 @@ class Watcher:
         return lines
 
     def rotate(self):
-        """Copy and truncate: the trainer keeps appending to the same file (opened in append mode)."""
+        """Copy and truncate: the trainer keeps appending to the same file (opened in append mode). What it appended
+        after this poll's read and before the copy goes to the .1 file unread: counted as skipped."""
         try:
             shutil.copyfile(self.file, self.file + ".1")
+            copied = os.path.getsize(self.file + ".1")
             os.truncate(self.file, 0)
         except OSError as error:
             self.warn("could not rotate %s: %s" % (self.file, error))
             return
+        self.skipped_bytes += max(0, copied - self.offset)
         self.offset, self.partial, self.discarding = 0, b"", False
         self.rotations += 1
         self.log("progress file over %d bytes: rotated to %s.1 (rotation %d)" % (self.max_bytes, self.file, self.rotations))

@@ -19,6 +19,8 @@ export interface WatcherScenario {
   readonly start?: number;
   /** A checkpoint-<n>/trainer_state.json to write, `at` seconds after the start (negative: before, i.e. restored). */
   readonly trainerState?: { readonly at: number; readonly step: number; readonly maxSteps: number; readonly losses: readonly number[] };
+  /** Appended to the progress file by the "trainer" when a rotation copies it: after the poll's read, before the copy. */
+  readonly appendBeforeRotationCopy?: string;
 }
 
 export interface WatcherOutput {
@@ -41,6 +43,14 @@ checkpoints = path + ".checkpoints"
 os.makedirs(checkpoints)
 env = dict(scenario.get("env", {}), GTI_PROGRESS_HOST_FILE=path, GTI_PROGRESS_CHECKPOINT_DIR=checkpoints)
 w = progress.Watcher(env=env, clock=lambda: clock[0])
+late = scenario.get("appendBeforeRotationCopy")
+if late:
+    copy = progress.shutil.copyfile
+    def copy_after_append(source, target):
+        with open(source, "a") as out:
+            out.write(late)
+        return copy(source, target)
+    progress.shutil.copyfile = copy_after_append
 ts = scenario.get("trainerState")
 if ts:
     d = os.path.join(checkpoints, "checkpoint-%d" % ts["step"])

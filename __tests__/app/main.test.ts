@@ -20,6 +20,9 @@ function runMain(env: Record<string, string>) {
   });
 }
 
+/** The issue-17 budget for the synth of every stack: peak resident set size of the node process. */
+const SYNTH_RSS_BUDGET_MIB = 140;
+
 describe("main.ts", () => {
   // One synth of the shipped env files (on a fresh clone the first one compiles every file and builds the guard's
   // bundle, filling the caches every later synth reads).
@@ -41,6 +44,20 @@ describe("main.ts", () => {
     expect(result.stderr).toMatch(/^ {2}envs\/_shared\.ts:\d+:\d+ {2}state\.bucket = "gpu-training-infra-tfstate-123456789012" \(envs dev, prod, training\)/m);
     expect(result.stderr).toMatch(/^ {2}envs\/_shared\.ts:\d+:\d+ {2}repository = "github\.com\/example-org\/gpu-training-infra"/m);
     expect(result.stderr.match(/state\.bucket = /g)).toHaveLength(1);
+  });
+
+  it(`GIVEN the caches a synth fills WHEN every stack is synthesized again THEN the process peaks under ${SYNTH_RSS_BUDGET_MIB} MiB resident`, () => {
+    // package.json's synth caps V8's young generation (--max-semi-space-size): without it the peak was ~141 MiB. The
+    // preload is what `npm run bench` measures with: the process's own VmHWM (its ru_maxrss would report this test
+    // worker's size, which Linux carries across the fork + exec). A fresh clone's first synth compiles: more, once.
+    const rssFile = join(temp, "rss");
+    writeFileSync(rssFile, "");
+    const preload = `--require ${join(PROJECT, "scripts", "bench-rss.cjs")}`;
+    const warm = runMain({ CDKTF_OUTDIR: join(temp, "out-rss"), GTI_BENCH_RSS_FILE: rssFile, NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} ${preload}`.trim() });
+    expect(warm.status, warm.stderr).toBe(0);
+    const peaks = readFileSync(rssFile, "utf8").split("\n").filter(Boolean).map((kib) => Number(kib) / 1024);
+    expect(peaks).toHaveLength(1);
+    expect(peaks[0]).toBeLessThanOrEqual(SYNTH_RSS_BUDGET_MIB);
   });
 
   it("GIVEN cdktf.json WHEN `cdktf synth` runs the app THEN it is the command `npm run synth` runs (same flags, same hook)", () => {

@@ -149,14 +149,13 @@ resolve_run() { # config > cached > RunId tag > generated (never the instance id
   OUT=$WORK/runs/$RUN_ID/outputs
 }
 
-# left: seconds a transfer may still take: until $UNTIL, else the deadline less the marker's reserve (none: fails).
-# time_left sets LEFT instead of printing it (no subshell: awsx runs it before every AWS call)
+# time_left: LEFT = seconds a transfer may still take: until $UNTIL, else the deadline less the marker's reserve (none:
+# fails). A variable, not printed: awsx runs it before every AWS call
 time_left() {
   local u=${UNTIL:-}
   [ -n "$u" ] || { rdv u deadline && u=$((u - GTI_MARKER_RESERVE_SECONDS)); } || return 1
   LEFT=$((u - EPOCHSECONDS))
 }
-left() { time_left && echo "$LEFT"; }
 # awsx: the AWS CLI, killed (its process group) when the time left runs out; not even started without time left
 awsx() {
   local t
@@ -174,12 +173,12 @@ stop_budget() { echo $((GRACE + (GTI_FINAL_SYNC_SECONDS > GRACE ? GTI_FINAL_SYNC
 
 # retry WHAT CMD...: doubling backoff, never past the deadline; outcomes go to $REPORT (the marker's list)
 retry() {
-  local what=$1 n=0 max=${RETRIES:-$GTI_S3_RETRIES} delay=$GTI_S3_BACKOFF_SECONDS t
+  local what=$1 n=0 max=${RETRIES:-$GTI_S3_RETRIES} delay=$GTI_S3_BACKOFF_SECONDS
   shift
   while :; do
     n=$((n + 1))
     if "$@"; then echo "$what $n ok" >>"${REPORT:-$STATE/sync-report}"; return 0; fi
-    if [ "$n" -ge "$max" ] || { t=$(left) && [ "$t" -le $((${delay%.*} + 1)) ]; }; then
+    if [ "$n" -ge "$max" ] || { time_left && [ "$LEFT" -le $((${delay%.*} + 1)) ]; }; then
       echo "$what $n failed" >>"${REPORT:-$STATE/sync-report}"
       log "$what failed after $n attempt(s)"
       return 1
@@ -326,12 +325,7 @@ upload_logs() {
   done
 }
 
-js() {
-  local j
-  jsv j "$1"
-  printf '%s' "$j"
-}
-# jsv VAR STRING: js into VAR, without a subshell (the marker quotes every log line it carries)
+# jsv VAR STRING: STRING as a JSON string into VAR, without a subshell (the marker quotes every log line it carries)
 jsv() {
   local -n _jsv_out=$1
   local _jsv=${2//\\/\\\\}
@@ -459,7 +453,7 @@ halt() {
   [ ! -e "$STATE/terminating" ] || log "the instance is terminating: $2 comes too late"
   stop_deadline
   [ -e "$STATE/container-started" ] || return 0
-  l=$(left) && [ $((l / 2)) -lt "$g" ] && g=$((l > 1 ? l / 2 : 0))
+  time_left && l=$LEFT && [ $((l / 2)) -lt "$g" ] && g=$((l > 1 ? l / 2 : 0))
   until=$((EPOCHSECONDS + g + 15))
   while [ ! -s "$STATE/container-rc" ] && [ "$EPOCHSECONDS" -lt "$until" ]; do
     if running; then

@@ -11,14 +11,16 @@
  */
 import { DescribeSpotPriceHistoryCommand, EC2Client } from "@aws-sdk/client-ec2";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { agentMetricsPerInstance, estimateCost } from "../../src/cli/pricing/estimate";
 import { INSTANCE_PRICES, SERVICE_RATES } from "../../src/cli/pricing/prices";
 import { realEnvironment, realEnvironments } from "../support/envs";
 import { hasStackTrace, runGti } from "../support/cli";
 
+// Mocks every EC2 client in this worker until restored: the files after this one share the process.
 const ec2Mock = mockClient(EC2Client);
 afterEach(() => ec2Mock.reset());
+afterAll(() => ec2Mock.restore());
 
 describe("gti cost: hand-computed examples", () => {
   it("GIVEN the agent configuration WHEN its metrics are counted THEN one instance publishes 27 custom metrics", () => {

@@ -18,6 +18,8 @@ import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeEach, describe, expect, it } from "vitest";
 import { hasStackTrace, labEnv, runGti, stubTerraform, writeEnvFiles } from "../support/cli";
 
+// Each mocks every client of its class in this worker until restored (afterAll): the files after this one share the
+// process.
 const s3 = mockClient(S3Client);
 const ec2 = mockClient(EC2Client);
 const sts = mockClient(STSClient);
@@ -34,7 +36,12 @@ const env = {
 };
 const TOPIC = "arn:aws:sns:us-east-1:210987654322:acme-lab-alerts";
 
-afterAll(() => rmSync(temp, { recursive: true, force: true }));
+const MOCKS = [s3, ec2, sts, sns, ecr, quotas, ce, ssm];
+
+afterAll(() => {
+  for (const mock of MOCKS) mock.restore();
+  rmSync(temp, { recursive: true, force: true });
+});
 
 function awsError(name: string, message: string, status = 400): Error {
   return Object.assign(new Error(message), { name, $metadata: { httpStatusCode: status } });
@@ -47,7 +54,7 @@ function deployed(outputs: Record<string, string>): void {
 }
 
 beforeEach(() => {
-  for (const mock of [s3, ec2, sts, sns, ecr, quotas, ce, ssm]) mock.reset();
+  for (const mock of MOCKS) mock.reset();
   deployed({ outputs_bucket: "acme-lab-outputs", run_id: "", instance_id: "", alerts_topic_arn: TOPIC, ecr_repository_url: "210987654322.dkr.ecr.us-east-1.amazonaws.com/acme-lab" });
 });
 

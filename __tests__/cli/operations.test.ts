@@ -16,7 +16,7 @@ import { CreateBucketCommand, PutObjectCommand, type S3Client } from "@aws-sdk/c
 import { RequestServiceQuotaIncreaseCommand, ServiceQuotasClient } from "@aws-sdk/client-service-quotas";
 import { CreateTopicCommand, SNSClient, SubscribeCommand } from "@aws-sdk/client-sns";
 import { ListCommandsCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type AwsEmulator, detectEmulator, startEmulator } from "../support/aws-emulator";
 import { emulatorS3, hasStackTrace, labEnv, runGti, seedState, spawnGti, stubTerraform, writeEnvFiles } from "../support/cli";
 import { runWatcher } from "../support/runtime/progress-harness";
@@ -44,7 +44,8 @@ describe.runIf(detection.available)("gti status, stop, doctor against the local 
 
   beforeAll(async () => {
     emulator = await startEmulator({ accountId: ACCOUNT });
-    Object.assign(process.env, emulator.env);
+    // The SDK and gti in this process talk to the emulator (undone in afterAll: the next test files share the process).
+    for (const [name, value] of Object.entries(emulator.env)) vi.stubEnv(name, value);
     temp = mkdtempSync(join(tmpdir(), "gti-ops-"));
     const clean = { allowedAccountIds: [ACCOUNT], safety: { monthlyBudgetUsd: 150, alertEmails: ["oncall@acme-ml.io"] }, compute: { instanceType: "g5.xlarge", trainingImageTag: "v1" } };
     env = {
@@ -118,6 +119,7 @@ describe.runIf(detection.available)("gti status, stop, doctor against the local 
   }, 120_000);
 
   afterAll(async () => {
+    vi.unstubAllEnvs();
     await emulator?.stop();
     if (temp) rmSync(temp, { recursive: true, force: true });
   });

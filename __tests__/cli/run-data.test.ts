@@ -17,7 +17,7 @@ import {
   type S3Client,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { type AwsEmulator, detectEmulator, startEmulator } from "../support/aws-emulator";
 import { emulatorS3, hasStackTrace, labEnv, runGti, seedState, spawnGti, writeEnvFiles } from "../support/cli";
 import { runWatcher } from "../support/runtime/progress-harness";
@@ -48,7 +48,8 @@ describe.runIf(detection.available)("gti runs, logs, pull against the local AWS 
 
   beforeAll(async () => {
     emulator = await startEmulator();
-    Object.assign(process.env, emulator.env);
+    // The SDK and gti in this process talk to the emulator (undone in afterAll: the next test files share the process).
+    for (const [name, value] of Object.entries(emulator.env)) vi.stubEnv(name, value);
     temp = mkdtempSync(join(tmpdir(), "gti-run-data-"));
     env = {
       GTI_ENVS_DIR: writeEnvFiles(join(temp, "envs"), [labEnv("lab"), labEnv("ghost"), labEnv("empty")]),
@@ -109,6 +110,7 @@ describe.runIf(detection.available)("gti runs, logs, pull against the local AWS 
   }, 120_000);
 
   afterAll(async () => {
+    vi.unstubAllEnvs();
     await emulator?.stop();
     if (temp) rmSync(temp, { recursive: true, force: true });
   });

@@ -13,8 +13,6 @@ import { stateKey } from "../../src/state";
 export const PROJECT = join(__dirname, "..", "..");
 export const GTI_BIN = join(PROJECT, "bin", "gti.cjs");
 
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
-
 export interface GtiResult {
   readonly code: number;
   readonly stdout: string;

@@ -15,9 +15,6 @@ import { createHandler, type HandlerOptions } from "../../../modules/training-sa
 import { createLogger } from "../../../modules/training-safety/runtime-guard/log";
 import type { GuardSummary } from "../../../modules/training-safety/runtime-guard/summary";
 
-// The SDK warns once per process on Node < 22 (tests run on 20, the Lambda on 22): noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";
-
 export const ec2 = new EC2Client({ region: "eu-west-1" });
 export const sns = new SNSClient({ region: "eu-west-1" });
 export const autoScaling = new AutoScalingClient({ region: "eu-west-1" });

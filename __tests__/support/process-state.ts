@@ -35,6 +35,13 @@ export function envChanges(before: NodeJS.ProcessEnv, after: NodeJS.ProcessEnv):
   return changes;
 }
 
+/** What {@link leftBehind} compares against: the process as a test file found it. */
+export interface ProcessState {
+  readonly env: NodeJS.ProcessEnv;
+  readonly cwd: string;
+  readonly mocked: readonly string[];
+}
+
 /** The process-wide state a test file left behind, one line each (empty when it left none). */
 export function leftBehind(start: ProcessState): string[] {
   const problems = envChanges(start.env, process.env).map((change) => `environment variable ${change}: vi.stubEnv it and vi.unstubAllEnvs() in afterAll`);
@@ -42,13 +49,6 @@ export function leftBehind(start: ProcessState): string[] {
   const mocked = mockedClientClasses().filter((name) => !start.mocked.includes(name));
   if (mocked.length > 0) problems.push(`aws-sdk-client-mock still mocks ${mocked.join(", ")} (every client of the class): mock.restore() in afterAll`);
   return problems;
-}
-
-/** What {@link leftBehind} compares against: the process as a test file found it. */
-export interface ProcessState {
-  readonly env: NodeJS.ProcessEnv;
-  readonly cwd: string;
-  readonly mocked: readonly string[];
 }
 
 /** The process-wide state now. */
